@@ -1,0 +1,1 @@
+"""Run files (HDF5), mzML/mzMLb in and out, and conversions between them."""
