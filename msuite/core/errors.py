@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "MSuiteError",
-    "InputError",
-    "FileFormatError",
-    "UnknownCVTermError",
-    "SchemaVersionError",
     "ChecksumError",
+    "FileFormatError",
+    "InputError",
+    "MSuiteError",
     "RunFileStateError",
+    "SchemaVersionError",
+    "UnknownCVTermError",
 ]
 
 

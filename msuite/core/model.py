@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "Polarity",
+    "Chromatogram",
     "ChromatogramKind",
+    "Polarity",
     "Precursor",
+    "RunMetadata",
     "ScanHeader",
     "Spectrum",
-    "Chromatogram",
-    "RunMetadata",
 ]
 
 
@@ -71,7 +71,7 @@ class Precursor:
     isolation_target, isolation_lower, isolation_upper
         Isolation window target m/z and its lower/upper offsets (m/z units, as in mzML).
     collision_energy
-        Collision energy (eV, or normalised units for HCD as the vendor reports it); NaN when unknown.
+        Collision energy (eV, or the vendor's normalised units); NaN when unknown.
     activation
         PSI-MS accession of the dissociation method (e.g. ``MS:1000133`` for CID), "" when unknown.
     spectrum_ref
@@ -171,17 +171,6 @@ class Spectrum:
     def native_id(self) -> str:
         """The scan's native id."""
         return self.header.native_id
-
-    def fill_summary(self) -> None:
-        """Compute TIC and base peak from the arrays where the header lacks them."""
-        h = self.header
-        if math.isnan(h.tic):
-            h.tic = float(self.intensity.sum()) if self.intensity.size else 0.0
-        if math.isnan(h.base_peak_intensity) or math.isnan(h.base_peak_mz):
-            if self.intensity.size:
-                k = int(np.argmax(self.intensity))
-                h.base_peak_mz = float(self.mz[k])
-                h.base_peak_intensity = float(self.intensity[k])
 
 
 @dataclass(slots=True)

@@ -1,0 +1,371 @@
+"""Appending writer for run files, SWMR-enabled so a second process can follow live."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import h5py
+import numpy as np
+
+from msuite.core.errors import InputError, RunFileStateError
+from msuite.core.model import Chromatogram, RunMetadata, Spectrum
+from msuite.io.runfile.compression import DEFAULT_COMPRESSION, filter_options
+from msuite.io.runfile.schema import (
+    CHECKSUM_ALGORITHM,
+    CHECKSUM_ORDER,
+    CHROMATOGRAM_DTYPE,
+    DATASET_DTYPES,
+    FORMAT_NAME,
+    PRECURSOR_DTYPE,
+    SCAN_DTYPE,
+    SCHEMA_VERSION,
+    combine_digests,
+    metadata_json,
+)
+
+__all__ = ["DEFAULT_FLUSH_SCANS", "DEFAULT_FLUSH_SECONDS", "RunFileWriter"]
+
+DEFAULT_FLUSH_SCANS = 256
+DEFAULT_FLUSH_SECONDS = 1.0
+_ARRAY_CHUNK = 32768
+_TABLE_CHUNK = 1024
+_FLUSH_POINTS = 1 << 20  # also flush once this many points are buffered (16 MiB)
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _encode_text(text: str, width: int, what: str, native_id: str) -> bytes:
+    raw = text.encode("utf-8")
+    if len(raw) > width:
+        raise InputError(
+            f"{what} too long for the run file",
+            field=what,
+            value=text if len(text) < 300 else text[:300] + "...",
+            allowed=f"at most {width} UTF-8 bytes",
+            native_id=native_id,
+        )
+    return raw
+
+
+def _nan_min_max(mz: np.ndarray) -> tuple[float, float]:
+    if mz.size == 0:
+        return math.nan, math.nan
+    return float(mz[0]), float(mz[-1])
+
+
+class RunFileWriter:
+    """Write one injection's spectra and chromatograms to an HDF5 run file.
+
+    Scans are buffered and written in batches; a batch is flushed to disk every
+    ``flush_scans`` scans or ``flush_seconds`` seconds, whichever comes first, and on
+    :meth:`flush` and :meth:`close`. With ``swmr=True`` (the default) the file is in
+    HDF5 single-writer/multiple-reader mode from creation: a reader in another process
+    sees every flushed scan, and a writer killed at any moment leaves a file that opens
+    and holds every scan flushed before the kill.
+
+    Parameters
+    ----------
+    path
+        File to create; an existing file is replaced.
+    metadata
+        Run metadata stored with the file (and covered by its checksum).
+    compression
+        One of ``blosc-zstd`` (default), ``blosc-lz4``, ``gzip``, ``none``.
+    flush_scans, flush_seconds
+        The flush policy.
+    swmr
+        Enable SWMR mode so other processes can follow the file while it grows.
+
+    Notes
+    -----
+    Spectra whose m/z array is not ascending are stored sorted by m/z (intensities
+    follow their peaks); XIC extraction relies on sorted scans.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        metadata: RunMetadata | None = None,
+        *,
+        compression: str = DEFAULT_COMPRESSION,
+        flush_scans: int = DEFAULT_FLUSH_SCANS,
+        flush_seconds: float = DEFAULT_FLUSH_SECONDS,
+        swmr: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.metadata = metadata if metadata is not None else RunMetadata()
+        self.flush_scans = max(1, int(flush_scans))
+        self.flush_seconds = float(flush_seconds)
+        filters = filter_options(compression)
+        self._file = h5py.File(self.path, "w", libver="latest")
+        f = self._file
+        f.attrs["format"] = FORMAT_NAME
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["software"] = "msuite"
+        f.attrs["software_version"] = _software_version()
+        f.attrs["created_utc"] = _utc_now()
+        f.attrs["compression"] = compression
+        self._metadata_json = metadata_json(self.metadata.to_dict())
+        f.attrs["metadata"] = self._metadata_json
+        self._ds: dict[str, h5py.Dataset] = {}
+        for name in CHECKSUM_ORDER:
+            dtype = DATASET_DTYPES[name]
+            chunk = _ARRAY_CHUNK if dtype.names is None else _TABLE_CHUNK
+            self._ds[name] = f.create_dataset(
+                name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,), **filters
+            )
+        self._hash = {name: hashlib.sha256() for name in CHECKSUM_ORDER}
+        if swmr:
+            f.swmr_mode = True
+        self._closed = False
+        self._n_points = 0
+        self._n_scans = 0
+        self._n_precursors = 0
+        self._n_chrom_points = 0
+        self._n_chroms = 0
+        self._buf_mz = np.empty(2 * _FLUSH_POINTS, dtype=np.float64)
+        self._buf_int = np.empty(2 * _FLUSH_POINTS, dtype=np.float64)
+        self._pending_points = 0
+        self._pending_scans: list[tuple] = []
+        self._pending_precursors: list[tuple] = []
+        self._last_flush = time.monotonic()
+
+    # -- appending ---------------------------------------------------------------
+    @property
+    def n_spectra(self) -> int:
+        """Number of spectra appended so far (flushed or buffered)."""
+        return self._n_scans + len(self._pending_scans)
+
+    def append_spectrum(self, spectrum: Spectrum) -> int:
+        """Append one spectrum; return its index in the run."""
+        self._check_open()
+        h = spectrum.header
+        mz, inten = spectrum.mz, spectrum.intensity
+        if mz.size > 1 and np.any(mz[1:] < mz[:-1]):
+            order = np.argsort(mz, kind="stable")
+            mz, inten = mz[order], inten[order]
+        index = self.n_spectra
+        offset = self._n_points + self._pending_points
+        native_id = _encode_text(h.native_id, 128, "native_id", h.native_id)
+        filter_string = _encode_text(h.filter_string, 256, "filter_string", h.native_id)
+        pstart = self._n_precursors + len(self._pending_precursors)
+        for p in h.precursors:
+            self._pending_precursors.append(
+                (
+                    index,
+                    p.mz,
+                    p.charge,
+                    p.intensity,
+                    p.isolation_target,
+                    p.isolation_lower,
+                    p.isolation_upper,
+                    p.collision_energy,
+                    _encode_text(p.activation, 16, "activation", h.native_id),
+                    _encode_text(p.spectrum_ref, 128, "spectrum_ref", h.native_id),
+                )
+            )
+        tic = h.tic
+        bp_mz, bp_int = h.base_peak_mz, h.base_peak_intensity
+        if math.isnan(tic):
+            tic = float(inten.sum()) if inten.size else 0.0
+        if (math.isnan(bp_mz) or math.isnan(bp_int)) and inten.size:
+            k = int(np.argmax(inten))
+            bp_mz, bp_int = float(mz[k]), float(inten[k])
+        lo, hi = _nan_min_max(mz)
+        self._pending_scans.append(
+            (
+                h.sequence,
+                h.ms_level,
+                -1 if h.centroid is None else int(h.centroid),
+                int(h.polarity),
+                h.rt,
+                offset,
+                mz.size,
+                pstart,
+                len(h.precursors),
+                h.scan_window[0],
+                h.scan_window[1],
+                lo,
+                hi,
+                tic,
+                bp_mz,
+                bp_int,
+                h.injection_time,
+                native_id,
+                filter_string,
+            )
+        )
+        self._buffer_arrays(mz, inten)
+        if (
+            len(self._pending_scans) >= self.flush_scans
+            or self._pending_points >= _FLUSH_POINTS
+            or time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
+            self.flush()
+        return index
+
+    def _buffer_arrays(self, mz: np.ndarray, inten: np.ndarray) -> None:
+        start, end = self._pending_points, self._pending_points + mz.size
+        if end > self._buf_mz.size:
+            size = max(end, 2 * self._buf_mz.size)
+            for name in ("_buf_mz", "_buf_int"):
+                grown = np.empty(size, dtype=np.float64)
+                grown[:start] = getattr(self, name)[:start]
+                setattr(self, name, grown)
+        self._buf_mz[start:end] = mz
+        self._buf_int[start:end] = inten
+        self._pending_points = end
+
+    def append_spectra(self, spectra: list[Spectrum]) -> None:
+        """Append several spectra in order."""
+        for s in spectra:
+            self.append_spectrum(s)
+
+    def append_chromatogram(self, chromatogram: Chromatogram) -> int:
+        """Append a chromatogram (written immediately and flushed); return its index."""
+        self._check_open()
+        c = chromatogram
+        native_id = _encode_text(c.native_id, 128, "native_id", c.native_id)
+        row = np.array(
+            [
+                (
+                    int(c.kind),
+                    int(c.polarity),
+                    c.precursor_mz,
+                    c.product_mz,
+                    c.collision_energy,
+                    self._n_chrom_points,
+                    c.time.size,
+                    native_id,
+                )
+            ],
+            dtype=CHROMATOGRAM_DTYPE,
+        )
+        self._append("chromatograms/time", c.time)
+        self._append("chromatograms/intensity", c.intensity)
+        self._append("chromatograms/index", row)
+        self._n_chrom_points += c.time.size
+        self._ds["chromatograms/time"].flush()
+        self._ds["chromatograms/intensity"].flush()
+        self._ds["chromatograms/index"].flush()
+        self._n_chroms += 1
+        return self._n_chroms - 1
+
+    def _append(self, name: str, data: np.ndarray) -> None:
+        if data.size == 0:
+            return
+        ds = self._ds[name]
+        n = ds.shape[0]
+        ds.resize((n + data.size,))
+        ds[n:] = data
+        self._hash[name].update(memoryview(np.ascontiguousarray(data)).cast("B"))
+
+    def flush(self) -> None:
+        """Write buffered scans and flush them to disk (arrays first, scan table last)."""
+        self._check_open()
+        if self._pending_scans:
+            mz = self._buf_mz[: self._pending_points]
+            inten = self._buf_int[: self._pending_points]
+            self._append("spectra/mz", mz)
+            self._append("spectra/intensity", inten)
+            if self._pending_precursors:
+                self._append(
+                    "spectra/precursors", np.array(self._pending_precursors, dtype=PRECURSOR_DTYPE)
+                )
+            self._ds["spectra/mz"].flush()
+            self._ds["spectra/intensity"].flush()
+            self._ds["spectra/precursors"].flush()
+            self._append("spectra/scans", np.array(self._pending_scans, dtype=SCAN_DTYPE))
+            self._ds["spectra/scans"].flush()
+            self._n_points += mz.size
+            self._n_scans += len(self._pending_scans)
+            self._n_precursors += len(self._pending_precursors)
+            self._pending_points = 0
+            self._pending_scans.clear()
+            self._pending_precursors.clear()
+        self._last_flush = time.monotonic()
+
+    # -- closing -----------------------------------------------------------------
+    def close(self, metadata: RunMetadata | None = None) -> str:
+        """Flush, record the content checksum and close time, and close the file.
+
+        Parameters
+        ----------
+        metadata
+            Replaces the metadata given at creation (e.g. with the run's end time).
+
+        Returns
+        -------
+        str
+            The SHA-256 content checksum recorded in the file.
+        """
+        if self._closed:
+            raise RunFileStateError("run file is already closed", path=str(self.path))
+        self.flush()
+        self._file.close()
+        self._closed = True
+        if metadata is not None:
+            self.metadata = metadata
+            self._metadata_json = metadata_json(metadata.to_dict())
+        digests = {name: (0, "") for name in CHECKSUM_ORDER}
+        sizes = {
+            "spectra/mz": self._n_points,
+            "spectra/intensity": self._n_points,
+            "spectra/scans": self._n_scans,
+            "spectra/precursors": self._n_precursors,
+            "chromatograms/time": self._n_chrom_points,
+            "chromatograms/intensity": self._n_chrom_points,
+            "chromatograms/index": self._n_chroms,
+        }
+        for name in CHECKSUM_ORDER:
+            digests[name] = (sizes[name], self._hash[name].hexdigest())
+        checksum = combine_digests(digests, self._metadata_json)
+        with h5py.File(self.path, "r+", libver="latest") as f:
+            f.attrs["metadata"] = self._metadata_json
+            f.attrs["closed_utc"] = _utc_now()
+            f.attrs["checksum_algorithm"] = CHECKSUM_ALGORITHM
+            f.attrs["content_sha256"] = checksum
+        return checksum
+
+    def abandon(self) -> None:
+        """Close the file without a checksum (it stays marked as not closed)."""
+        if not self._closed:
+            self._file.close()
+            self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RunFileStateError("run file is closed", path=str(self.path))
+
+    def __enter__(self) -> RunFileWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._closed:
+            return
+        if exc_type is None:
+            self.close()
+        else:
+            try:
+                self.flush()
+            finally:
+                self.abandon()
+
+
+def _software_version() -> str:
+    from msuite import __version__
+
+    return __version__
