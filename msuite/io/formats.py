@@ -13,11 +13,11 @@ RUN = "run"
 MZML = "mzml"
 MZMLB = "mzmlb"
 
-#: Lower-case suffixes of each format; the first one is the canonical one.
+#: Suffixes of each format (matched case-insensitively); the first one is the canonical one.
 FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
-    RUN: (".h5", ".hdf5", ".msrun"),
-    MZML: (".mzml", ".mzml.gz"),
-    MZMLB: (".mzmlb",),
+    RUN: (".h5", ".hdf5"),
+    MZML: (".mzML", ".mzML.gz"),
+    MZMLB: (".mzMLb",),
 }
 
 
@@ -31,7 +31,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     """
     name = Path(path).name.lower()
     for fmt, suffixes in FORMAT_SUFFIXES.items():
-        if any(name.endswith(s) for s in suffixes):
+        if any(name.endswith(s.lower()) for s in suffixes):
             return fmt
     allowed = ", ".join(s for suffixes in FORMAT_SUFFIXES.values() for s in suffixes)
     return _unknown(path, allowed)
