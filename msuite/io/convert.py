@@ -154,12 +154,15 @@ def convert(
                         writer.append_chromatogram(item)
                         report.chromatograms += 1
                     tick(1)
-                report.checksum = writer.close(meta)
+                report.checksum = writer.close()
         else:
             n_spec, n_chrom = reader.count_hint()
-            if n_spec is None or n_chrom is None:
-                n_spec = sum(1 for _ in reader.spectra()) if n_spec is None else n_spec
-                n_chrom = sum(1 for _ in reader.chromatograms()) if n_chrom is None else n_chrom
+            if src_fmt != RUN:
+                # declared counts in mzML headers can be wrong; the writers need true ones
+                n_spec = n_chrom = 0
+                for item in reader:
+                    n_spec += isinstance(item, Spectrum)
+                    n_chrom += isinstance(item, Chromatogram)
             if dst_fmt == MZML:
                 from msuite.io.mzml_writer import write_mzml as write
             else:

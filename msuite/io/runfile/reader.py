@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 import h5py
+import hdf5plugin  # noqa: F401  (registers the blosc filter for reading)
 import numpy as np
 
 from msuite.core.errors import FileFormatError, InputError, SchemaVersionError
@@ -27,6 +28,7 @@ from msuite.core.model import (
 )
 from msuite.io.runfile.schema import (
     CHECKSUM_ORDER,
+    CLOSE_RECORD,
     FORMAT_NAME,
     SCHEMA_VERSION,
     combine_digests,
@@ -125,7 +127,7 @@ class RunFile:
                 value=version,
                 allowed=f"1..{SCHEMA_VERSION} (upgrade msuite to read newer files)",
             )
-        missing = [n for n in CHECKSUM_ORDER if n not in self._file]
+        missing = [n for n in (*CHECKSUM_ORDER, CLOSE_RECORD) if n not in self._file]
         if missing:
             raise FileFormatError(
                 "run file lacks datasets",
@@ -182,7 +184,17 @@ class RunFile:
     @property
     def is_closed_cleanly(self) -> bool:
         """True when the writer closed the file and recorded its checksum."""
-        return "content_sha256" in self._file.attrs
+        return bool(self._close_record())
+
+    def _close_record(self) -> dict[str, str]:
+        ds = self._file.get(CLOSE_RECORD)
+        if ds is None:
+            return {}
+        ds.refresh()
+        if ds.shape[0] == 0:
+            return {}
+        row = ds[0]
+        return {name: _text(row[name]) for name in row.dtype.names}
 
     def attributes(self) -> dict[str, Any]:
         """Return the root attributes (format, versions, times, checksum) as plain values."""
@@ -195,6 +207,7 @@ class RunFile:
                 if isinstance(val, bytes)
                 else (val.item() if isinstance(val, np.generic) else val)
             )
+        out.update(self._close_record())
         return out
 
     def metadata(self) -> RunMetadata:
@@ -449,8 +462,7 @@ class RunFile:
         """Recompute the content checksum and compare it with the one recorded at close."""
         digests = {name: dataset_digest(self._ds[name]) for name in CHECKSUM_ORDER}
         computed = combine_digests(digests, self._metadata_text())
-        recorded = self._file.attrs.get("content_sha256", "")
-        recorded = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
+        recorded = self._close_record().get("content_sha256", "")
         if not recorded:
             return ChecksumStatus("absent", "", computed)
         return ChecksumStatus("ok" if recorded == computed else "mismatch", recorded, computed)

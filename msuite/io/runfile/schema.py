@@ -88,6 +88,12 @@ CHROMATOGRAM_DTYPE = np.dtype(
     ]
 )
 
+#: Written once, at close: when the file was closed and its content checksum.
+CLOSE_RECORD = "close_record"
+CLOSE_DTYPE = np.dtype(
+    [("closed_utc", "S32"), ("checksum_algorithm", "S32"), ("content_sha256", "S64")]
+)
+
 #: Dataset paths, their record types, and the order they enter the checksum.
 CHECKSUM_ORDER: tuple[str, ...] = (
     "spectra/mz",

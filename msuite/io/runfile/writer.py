@@ -20,6 +20,8 @@ from msuite.io.runfile.schema import (
     CHECKSUM_ALGORITHM,
     CHECKSUM_ORDER,
     CHROMATOGRAM_DTYPE,
+    CLOSE_DTYPE,
+    CLOSE_RECORD,
     DATASET_DTYPES,
     FORMAT_NAME,
     PRECURSOR_DTYPE,
@@ -122,6 +124,9 @@ class RunFileWriter:
             self._ds[name] = f.create_dataset(
                 name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(chunk,), **filters
             )
+        self._close_ds = f.create_dataset(
+            CLOSE_RECORD, shape=(0,), maxshape=(1,), dtype=CLOSE_DTYPE, chunks=(1,)
+        )
         self._hash = {name: hashlib.sha256() for name in CHECKSUM_ORDER}
         if swmr:
             f.swmr_mode = True
@@ -294,13 +299,11 @@ class RunFileWriter:
         self._last_flush = time.monotonic()
 
     # -- closing -----------------------------------------------------------------
-    def close(self, metadata: RunMetadata | None = None) -> str:
+    def close(self) -> str:
         """Flush, record the content checksum and close time, and close the file.
 
-        Parameters
-        ----------
-        metadata
-            Replaces the metadata given at creation (e.g. with the run's end time).
+        The close record is written as a dataset row (SWMR-safe), so readers that are
+        following the file keep working and see it closed.
 
         Returns
         -------
@@ -310,29 +313,18 @@ class RunFileWriter:
         if self._closed:
             raise RunFileStateError("run file is already closed", path=str(self.path))
         self.flush()
+        sizes = {name: ds.shape[0] for name, ds in self._ds.items()}
+        digests = {name: (sizes[name], self._hash[name].hexdigest()) for name in CHECKSUM_ORDER}
+        checksum = combine_digests(digests, self._metadata_json)
+        record = np.array(
+            [(_utc_now().encode(), CHECKSUM_ALGORITHM.encode(), checksum.encode())],
+            dtype=CLOSE_DTYPE,
+        )
+        self._close_ds.resize((1,))
+        self._close_ds[0:1] = record
+        self._close_ds.flush()
         self._file.close()
         self._closed = True
-        if metadata is not None:
-            self.metadata = metadata
-            self._metadata_json = metadata_json(metadata.to_dict())
-        digests = {name: (0, "") for name in CHECKSUM_ORDER}
-        sizes = {
-            "spectra/mz": self._n_points,
-            "spectra/intensity": self._n_points,
-            "spectra/scans": self._n_scans,
-            "spectra/precursors": self._n_precursors,
-            "chromatograms/time": self._n_chrom_points,
-            "chromatograms/intensity": self._n_chrom_points,
-            "chromatograms/index": self._n_chroms,
-        }
-        for name in CHECKSUM_ORDER:
-            digests[name] = (sizes[name], self._hash[name].hexdigest())
-        checksum = combine_digests(digests, self._metadata_json)
-        with h5py.File(self.path, "r+", libver="latest") as f:
-            f.attrs["metadata"] = self._metadata_json
-            f.attrs["closed_utc"] = _utc_now()
-            f.attrs["checksum_algorithm"] = CHECKSUM_ALGORITHM
-            f.attrs["content_sha256"] = checksum
         return checksum
 
     def abandon(self) -> None:
