@@ -11,6 +11,7 @@ Targets (issue "Foundation"):
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import statistics
 import sys
@@ -60,7 +61,8 @@ def _pyteomics_read(path: Path) -> int:
     from pyteomics import mzml
 
     n = 0
-    with mzml.MzML(str(path)) as reader:
+    source = gzip.open(path, "rb") if path.suffix == ".gz" else str(path)
+    with mzml.MzML(source, use_index=False) as reader:
         for spec in reader:
             n += spec["m/z array"].size + spec["intensity array"].size
     return n

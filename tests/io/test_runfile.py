@@ -262,3 +262,27 @@ def test_second_process_follows_a_live_file(tmp_path: Path) -> None:
         assert run.is_closed_cleanly
         assert run.verify_checksum().ok
         assert not math.isnan(run.summary()["rt_range"][1])
+
+
+def test_large_and_small_scans_interleave_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.h5"
+    rng = np.random.default_rng(5)
+    sizes = [100, 20_000, 50, 0, 30_000, 10, 70_000, 3]
+    spectra = [
+        Spectrum(
+            ScanHeader(index=i, native_id=f"s{i}", ms_level=1, rt=float(i), centroid=n < 1000),
+            np.sort(rng.uniform(100, 2000, n)),
+            rng.random(n),
+        )
+        for i, n in enumerate(sizes)
+    ]
+    with RunFileWriter(path, flush_scans=3) as w:
+        for s in spectra:
+            w.append_spectrum(s)
+    with RunFile(path) as run:
+        assert [len(s) for s in run.iter_spectra()] == sizes
+        for original, stored in zip(spectra, run.iter_spectra(), strict=True):
+            np.testing.assert_array_equal(stored.mz, original.mz)
+            np.testing.assert_array_equal(stored.intensity, original.intensity)
+        assert run.verify_checksum().ok
+        assert math.isnan(run.scan_table()["mz_min"][3])

@@ -17,7 +17,7 @@ def _blosc(cname: str, clevel: int) -> dict[str, Any] | None:
         import hdf5plugin
     except ImportError:  # pragma: no cover - hdf5plugin is a runtime dependency
         return None
-    return dict(hdf5plugin.Blosc(cname=cname, clevel=clevel, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    return dict(hdf5plugin.Blosc2(cname=cname, clevel=clevel, filters=hdf5plugin.Blosc2.SHUFFLE))
 
 
 def filter_options(name: str) -> dict[str, Any]:

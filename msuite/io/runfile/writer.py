@@ -37,7 +37,8 @@ DEFAULT_FLUSH_SCANS = 256
 DEFAULT_FLUSH_SECONDS = 1.0
 _ARRAY_CHUNK = 32768
 _TABLE_CHUNK = 1024
-_FLUSH_POINTS = 1 << 20  # also flush once this many points are buffered (16 MiB)
+_FLUSH_POINTS = 1 << 20  # also flush once this many points are unflushed (16 MiB)
+_DIRECT_POINTS = 16384  # scans this large are written straight to the datasets
 
 
 def _utc_now() -> str:
@@ -139,6 +140,7 @@ class RunFileWriter:
         self._buf_mz = np.empty(2 * _FLUSH_POINTS, dtype=np.float64)
         self._buf_int = np.empty(2 * _FLUSH_POINTS, dtype=np.float64)
         self._pending_points = 0
+        self._unflushed_points = 0
         self._pending_scans: list[tuple] = []
         self._pending_precursors: list[tuple] = []
         self._last_flush = time.monotonic()
@@ -208,10 +210,18 @@ class RunFileWriter:
                 filter_string,
             )
         )
-        self._buffer_arrays(mz, inten)
+        if mz.size >= _DIRECT_POINTS:
+            # large (profile) scans skip the copy into the batch buffer
+            self._spill_buffer()
+            self._append("spectra/mz", mz)
+            self._append("spectra/intensity", inten)
+            self._n_points += mz.size
+        else:
+            self._buffer_arrays(mz, inten)
+        self._unflushed_points += mz.size
         if (
             len(self._pending_scans) >= self.flush_scans
-            or self._pending_points >= _FLUSH_POINTS
+            or self._unflushed_points >= _FLUSH_POINTS
             or time.monotonic() - self._last_flush >= self.flush_seconds
         ):
             self.flush()
@@ -228,6 +238,14 @@ class RunFileWriter:
         self._buf_mz[start:end] = mz
         self._buf_int[start:end] = inten
         self._pending_points = end
+
+    def _spill_buffer(self) -> None:
+        """Write the batch buffer's arrays to the datasets (without an HDF5 flush)."""
+        if self._pending_points:
+            self._append("spectra/mz", self._buf_mz[: self._pending_points])
+            self._append("spectra/intensity", self._buf_int[: self._pending_points])
+            self._n_points += self._pending_points
+            self._pending_points = 0
 
     def append_spectra(self, spectra: list[Spectrum]) -> None:
         """Append several spectra in order."""
@@ -277,10 +295,7 @@ class RunFileWriter:
         """Write buffered scans and flush them to disk (arrays first, scan table last)."""
         self._check_open()
         if self._pending_scans:
-            mz = self._buf_mz[: self._pending_points]
-            inten = self._buf_int[: self._pending_points]
-            self._append("spectra/mz", mz)
-            self._append("spectra/intensity", inten)
+            self._spill_buffer()
             if self._pending_precursors:
                 self._append(
                     "spectra/precursors", np.array(self._pending_precursors, dtype=PRECURSOR_DTYPE)
@@ -290,10 +305,9 @@ class RunFileWriter:
             self._ds["spectra/precursors"].flush()
             self._append("spectra/scans", np.array(self._pending_scans, dtype=SCAN_DTYPE))
             self._ds["spectra/scans"].flush()
-            self._n_points += mz.size
             self._n_scans += len(self._pending_scans)
             self._n_precursors += len(self._pending_precursors)
-            self._pending_points = 0
+            self._unflushed_points = 0
             self._pending_scans.clear()
             self._pending_precursors.clear()
         self._last_flush = time.monotonic()
