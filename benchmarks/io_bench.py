@@ -61,8 +61,10 @@ def _pyteomics_read(path: Path) -> int:
     from pyteomics import mzml
 
     n = 0
-    source = gzip.open(path, "rb") if path.suffix == ".gz" else str(path)
-    with mzml.MzML(source, use_index=False) as reader:
+    with (
+        gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as source,
+        mzml.MzML(source, use_index=False) as reader,
+    ):
         for spec in reader:
             n += spec["m/z array"].size + spec["intensity array"].size
     return n

@@ -155,3 +155,13 @@ def test_convert_real_gzip_mzml_and_summarise(testdata: Path, tmp_path: Path, ca
     text = capsys.readouterr().out
     assert "spectra: 11" in text and "checksum: ok" in text
     assert "chromatograms: 1" in text
+
+
+@pytest.mark.realdata
+def test_info_on_real_srm_mzml(testdata: Path, capsys) -> None:
+    path = testdata / "OpenMS" / "srm_mrm" / "Spyogenes.chrom.mzML"
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "chromatograms: 106" in out
+    assert "chromatogram_kinds: BPC: 20, SRM: 86" in out
+    assert "checksum: not recorded" in out
