@@ -27,8 +27,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     total = None
     try:
         n_spec, n_chrom = open_source(args.input).count_hint()
-        if n_spec is not None and n_chrom is not None:
-            total = n_spec + n_chrom
+        if n_spec is not None or n_chrom is not None:
+            total = (n_spec or 0) + (n_chrom or 0)
     except MSuiteError:
         pass  # convert() below reports the problem properly
     tick, close = _progress_bar(total, "converting")
