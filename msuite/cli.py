@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true", help="skip the checksum verification")
     p.set_defaults(func=_cmd_info)
 
+    from msuite.methods.cli import add_method_commands
+
+    add_method_commands(sub)
+
     p = sub.add_parser("demo", help="run the main job on generated data")
     p.add_argument("--out", default="demo-output", help="output folder (default %(default)s)")
     p.set_defaults(func=_cmd_demo)
