@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_method_commands(sub)
 
+    from msuite.quant.cli import add_quant_commands
+
+    add_quant_commands(sub)
+
     p = sub.add_parser("demo", help="run the main job on generated data")
     p.add_argument("--out", default="demo-output", help="output folder (default %(default)s)")
     p.set_defaults(func=_cmd_demo)
