@@ -34,6 +34,8 @@ test: lint
 
 bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/io_bench.py
+	$(PY) benchmarks/quant_bench.py
+	$(PY) benchmarks/driver_bench.py
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

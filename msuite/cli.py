@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_quant_commands(sub)
 
+    from msuite.hardware_sim.cli import add_sim_commands
+
+    add_sim_commands(sub)
+
     p = sub.add_parser("demo", help="run the main job on generated data")
     p.add_argument("--out", default="demo-output", help="output folder (default %(default)s)")
     p.set_defaults(func=_cmd_demo)

@@ -1,7 +1,9 @@
-"""Instrument drivers (not yet built).
+"""Instrument drivers.
 
-Will hold the transports (pyvisa resources for the mass spectrometer, pyserial ports for
-the LC pump, autosampler and sample-prep robot) and one driver per device kind, each with
-one lock per instrument, timeouts, bounded retries, reconnect and typed
-``InstrumentError`` exceptions.
+- :mod:`.protocol`: the mass-spectrometer wire protocol (shared with the simulator).
+- :mod:`.transport`: pyvisa message-based transport (TCPIP SOCKET/INSTR, ASRL, USB, GPIB).
+- :mod:`.ms`: :class:`~msuite.drivers.ms.MassSpectrometer`; :mod:`.streaming`: scan streaming.
+- :mod:`.presets`: instrument limits; :mod:`.errors`: ``InstrumentError`` and transport errors.
+
+Drivers for the LC pump, autosampler and prep robot (pyserial ports) are still to come.
 """

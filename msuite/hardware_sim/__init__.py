@@ -1,8 +1,7 @@
-"""Simulated instruments (not yet built).
+"""Simulated instruments serving the same wire protocols as the real devices.
 
-Will serve the same wire protocols as the real devices over TCP sockets and pseudo-terminals:
-a mass spectrometer with sample chemistry (peptides, isotopes, elution profiles, ion statistics),
-LC pump, autosampler and prep robot, with an accelerated clock and fault injection.
-Nothing in the runtime path imports it except the CLI, the GUI's simulated-instrument choice
-and tests.
+The mass spectrometer (:mod:`.ms_instrument`, served by :mod:`.server` over TCP and
+pseudo-terminals) has sample chemistry, an accelerated clock and fault injection; see
+docs/simulator.md. LC pump, autosampler and prep robot are still to come. Nothing in the runtime
+path imports this package except the CLI, the GUI's simulated-instrument choice and tests.
 """

@@ -1,0 +1,290 @@
+"""Serving the simulated mass spectrometer over TCP (loopback by default) and pseudo-terminals.
+
+Each client gets a thread; every command runs under the instrument's lock, so several clients
+(a driver, a monitoring panel, a test poking faults) can share one instrument safely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from msuite.drivers.protocol.blocks import BlockError, encode_block, parse_block_header
+from msuite.drivers.protocol.grammar import parse_command
+from msuite.hardware_sim.ms_instrument import BlockReply, SimulatedMassSpec
+
+__all__ = ["MassSpecServer", "PtyMassSpecServer", "serve_session"]
+
+POLL_S = 0.2
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+class _ClosedError(Exception):
+    pass
+
+
+class _Reader:
+    """Splits a byte stream into program messages (a block argument may hold newlines)."""
+
+    def __init__(self, recv: Callable[[], bytes | None], stop: threading.Event) -> None:
+        self._recv = recv
+        self._stop = stop
+        self._buf = bytearray()
+
+    def _fill(self) -> None:
+        while not self._stop.is_set():
+            data = self._recv()
+            if data is None:  # poll timeout
+                continue
+            if not data:
+                raise _ClosedError
+            self._buf += data
+            return
+        raise _ClosedError
+
+    def message(self) -> bytes:
+        while True:
+            nl = self._buf.find(b"\n")
+            hs = self._buf.find(b"#")
+            if hs >= 0 and (nl < 0 or hs < nl):
+                need = None
+                try:
+                    hlen, size = parse_block_header(bytes(self._buf[hs : hs + 11]))
+                    need = hs + hlen + size
+                except BlockError:
+                    if len(self._buf) - hs >= 11 or nl >= 0:
+                        raise
+                if need is not None and len(self._buf) >= need + 1:
+                    msg = bytes(self._buf[:need])
+                    tail = self._buf[need : need + 1]
+                    del self._buf[: need + 1]
+                    if tail != b"\n":
+                        raise BlockError("missing terminator after block", value=bytes(tail))
+                    return msg
+            elif nl >= 0:
+                msg = bytes(self._buf[:nl]).rstrip(b"\r")
+                del self._buf[: nl + 1]
+                return msg
+            if len(self._buf) > MAX_MESSAGE:
+                raise BlockError("program message too long")
+            self._fill()
+
+
+def serve_session(
+    instrument: SimulatedMassSpec,
+    recv: Callable[[], bytes | None],
+    send: Callable[[bytes], None],
+    stop: threading.Event,
+) -> None:
+    """Run one client session until it closes, ``stop`` is set or a fault drops it.
+
+    ``recv()`` returns bytes, ``b""`` at end of stream, or None when nothing arrived in time.
+    """
+    reader = _Reader(recv, stop)
+    while not stop.is_set():
+        try:
+            raw = reader.message()
+        except _ClosedError:
+            return
+        except BlockError:
+            instrument.parse_error_reply()
+            reader = _Reader(recv, stop)  # resynchronise on the next message
+            continue
+        if not raw.strip():
+            continue
+        try:
+            cmd = parse_command(raw)
+        except (BlockError, ValueError):
+            instrument.parse_error_reply()
+            continue
+        reply = instrument.handle(cmd)
+        is_block = isinstance(reply, BlockReply)
+        fault = instrument.take_transport_fault(is_block)
+        if fault == "drop":
+            return
+        if fault == "stall":
+            stall = instrument.take_stall()
+            end = time.monotonic() + stall
+            while time.monotonic() < end and not stop.is_set():
+                time.sleep(min(POLL_S, max(end - time.monotonic(), 0.0)))
+        if reply is None:
+            continue
+        if is_block:
+            data = encode_block(reply) + b"\n"
+            if fault == "garbage":
+                data = b"#9garbage!" + os.urandom(32) + b"\n"
+            elif fault == "partial":
+                send(data[: max(len(data) // 2, 3)])
+                return
+        else:
+            data = str(reply).encode("ascii") + b"\n"
+        send(data)
+
+
+class MassSpecServer:
+    """TCP server for a simulated mass spectrometer.
+
+    Parameters
+    ----------
+    instrument
+        The instrument to serve (shared by every client).
+    host
+        Address to bind: loopback unless told otherwise.
+    port
+        TCP port; 0 picks a free one (see :attr:`port`).
+    """
+
+    def __init__(
+        self, instrument: SimulatedMassSpec, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.instrument = instrument
+        self._sock = socket.create_server((host, port))
+        self._sock.settimeout(POLL_S)
+        self.host, self.port = self._sock.getsockname()[:2]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._clients: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._accept_thread: threading.Thread | None = None
+
+    @property
+    def resource(self) -> str:
+        """VISA resource string of the server."""
+        return f"TCPIP::{self.host}::{self.port}::SOCKET"
+
+    def start(self) -> MassSpecServer:
+        """Start accepting clients in a background thread."""
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name="ms-sim-accept", daemon=True
+        )
+        self._accept_thread.start()
+        return self
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _addr = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            conn.settimeout(POLL_S)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._clients.add(conn)
+            t = threading.Thread(
+                target=self._client, args=(conn,), name="ms-sim-client", daemon=True
+            )
+            self._threads.append(t)
+            t.start()
+
+    def _client(self, conn: socket.socket) -> None:
+        def recv() -> bytes | None:
+            try:
+                return conn.recv(65536)
+            except TimeoutError:
+                return None
+            except OSError:
+                return b""
+
+        def send(data: bytes) -> None:
+            conn.sendall(data)
+
+        try:
+            serve_session(self.instrument, recv, send, self._stop)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._clients.discard(conn)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def stop(self) -> None:
+        """Stop accepting, close every client and wait for the threads."""
+        self._stop.set()
+        self._sock.close()
+        with self._lock:
+            for c in list(self._clients):
+                with contextlib.suppress(OSError):
+                    c.shutdown(socket.SHUT_RDWR)
+        if self._accept_thread is not None:
+            self._accept_thread.join(timeout=5)
+        for t in self._threads:
+            t.join(timeout=5)
+
+    def __enter__(self) -> MassSpecServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class PtyMassSpecServer:
+    """Serves the instrument on a pseudo-terminal (the serial variant); one client at a time.
+
+    The client opens :attr:`port_name` (e.g. ``/dev/pts/5``) with pyserial or as the VISA
+    resource ``ASRL/dev/pts/5::INSTR``. Serial settings are ignored by a pty.
+    """
+
+    def __init__(self, instrument: SimulatedMassSpec) -> None:
+        import pty
+        import tty
+
+        self.instrument = instrument
+        self._master, self._slave = pty.openpty()
+        tty.setraw(self._slave)
+        self.port_name = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def resource(self) -> str:
+        """VISA resource string of the serial port."""
+        return f"ASRL{self.port_name}::INSTR"
+
+    def start(self) -> PtyMassSpecServer:
+        """Start serving in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="ms-sim-pty", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import select
+
+        def recv() -> bytes | None:
+            ready, _, _ = select.select([self._master], [], [], POLL_S)
+            if not ready:
+                return None
+            try:
+                return os.read(self._master, 65536)
+            except OSError:
+                return None  # no client has the slave open yet
+
+        def send(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                n = os.write(self._master, view)
+                view = view[n:]
+
+        while not self._stop.is_set():
+            serve_session(self.instrument, recv, send, self._stop)
+
+    def stop(self) -> None:
+        """Stop serving and close the pty."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        os.close(self._master)
+        os.close(self._slave)
+
+    def __enter__(self) -> PtyMassSpecServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
