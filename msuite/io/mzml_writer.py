@@ -320,22 +320,25 @@ def write_document(
                 ]
             )
             with writer.run(id=metadata.run_id or "run", start_time=metadata.start_time or None):
-                written = 0
-                with writer.spectrum_list(count=n_spectra):
-                    for spectrum in spectra:
-                        _write_spectrum(writer, spectrum, compression)
-                        written += 1
-                        pending += 1
-                        tick()
-                _check_count("n_spectra", written, n_spectra)
-                written = 0
-                with writer.chromatogram_list(count=n_chromatograms):
-                    for chrom in chromatograms:
-                        _write_chromatogram(writer, chrom, compression)
-                        written += 1
-                        pending += 1
-                        tick()
-                _check_count("n_chromatograms", written, n_chromatograms)
+                lists = (
+                    ("n_spectra", writer.spectrum_list, n_spectra, spectra, _write_spectrum),
+                    (
+                        "n_chromatograms",
+                        writer.chromatogram_list,
+                        n_chromatograms,
+                        chromatograms,
+                        _write_chromatogram,
+                    ),
+                )
+                for name, open_list, declared, items, write_item in lists:
+                    written = 0
+                    with open_list(count=declared):
+                        for item in items:
+                            write_item(writer, item, compression)
+                            written += 1
+                            pending += 1
+                            tick()
+                    _check_count(name, written, declared)
     tick(force=True)
 
 
