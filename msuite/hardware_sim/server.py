@@ -6,9 +6,8 @@ Each client gets a thread; every command runs under the instrument's lock, so se
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +15,10 @@ from collections.abc import Callable
 from msuite.drivers.protocol.blocks import BlockError, encode_block, parse_block_header
 from msuite.drivers.protocol.grammar import parse_command
 from msuite.hardware_sim.ms_instrument import BlockReply, SimulatedMassSpec
+from msuite.hardware_sim.stream_server import POLL_S, PtyStreamServer, TcpStreamServer
 
 __all__ = ["MassSpecServer", "PtyMassSpecServer", "serve_session"]
 
-POLL_S = 0.2
 MAX_MESSAGE = 64 * 1024 * 1024
 
 
@@ -125,7 +124,7 @@ def serve_session(
         send(data)
 
 
-class MassSpecServer:
+class MassSpecServer(TcpStreamServer):
     """TCP server for a simulated mass spectrometer.
 
     Parameters
@@ -142,90 +141,15 @@ class MassSpecServer:
         self, instrument: SimulatedMassSpec, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.instrument = instrument
-        self._sock = socket.create_server((host, port))
-        self._sock.settimeout(POLL_S)
-        self.host, self.port = self._sock.getsockname()[:2]
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._clients: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._accept_thread: threading.Thread | None = None
+        super().__init__(functools.partial(serve_session, instrument), host, port, "ms-sim")
 
     @property
     def resource(self) -> str:
         """VISA resource string of the server."""
         return f"TCPIP::{self.host}::{self.port}::SOCKET"
 
-    def start(self) -> MassSpecServer:
-        """Start accepting clients in a background thread."""
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name="ms-sim-accept", daemon=True
-        )
-        self._accept_thread.start()
-        return self
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _addr = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(POLL_S)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._clients.add(conn)
-            t = threading.Thread(
-                target=self._client, args=(conn,), name="ms-sim-client", daemon=True
-            )
-            self._threads.append(t)
-            t.start()
-
-    def _client(self, conn: socket.socket) -> None:
-        def recv() -> bytes | None:
-            try:
-                return conn.recv(65536)
-            except TimeoutError:
-                return None
-            except OSError:
-                return b""
-
-        def send(data: bytes) -> None:
-            conn.sendall(data)
-
-        try:
-            serve_session(self.instrument, recv, send, self._stop)
-        except OSError:
-            pass
-        finally:
-            with self._lock:
-                self._clients.discard(conn)
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-            conn.close()
-
-    def stop(self) -> None:
-        """Stop accepting, close every client and wait for the threads."""
-        self._stop.set()
-        self._sock.close()
-        with self._lock:
-            for c in list(self._clients):
-                with contextlib.suppress(OSError):
-                    c.shutdown(socket.SHUT_RDWR)
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout=5)
-        for t in self._threads:
-            t.join(timeout=5)
-
-    def __enter__(self) -> MassSpecServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-class PtyMassSpecServer:
+class PtyMassSpecServer(PtyStreamServer):
     """Serves the instrument on a pseudo-terminal (the serial variant); one client at a time.
 
     The client opens :attr:`port_name` (e.g. ``/dev/pts/5``) with pyserial or as the VISA
@@ -233,58 +157,10 @@ class PtyMassSpecServer:
     """
 
     def __init__(self, instrument: SimulatedMassSpec) -> None:
-        import pty
-        import tty
-
         self.instrument = instrument
-        self._master, self._slave = pty.openpty()
-        tty.setraw(self._slave)
-        self.port_name = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(functools.partial(serve_session, instrument), "ms-sim")
 
     @property
     def resource(self) -> str:
         """VISA resource string of the serial port."""
         return f"ASRL{self.port_name}::INSTR"
-
-    def start(self) -> PtyMassSpecServer:
-        """Start serving in a background thread."""
-        self._thread = threading.Thread(target=self._run, name="ms-sim-pty", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        import select
-
-        def recv() -> bytes | None:
-            ready, _, _ = select.select([self._master], [], [], POLL_S)
-            if not ready:
-                return None
-            try:
-                return os.read(self._master, 65536)
-            except OSError:
-                return None  # no client has the slave open yet
-
-        def send(data: bytes) -> None:
-            view = memoryview(data)
-            while view:
-                n = os.write(self._master, view)
-                view = view[n:]
-
-        while not self._stop.is_set():
-            serve_session(self.instrument, recv, send, self._stop)
-
-    def stop(self) -> None:
-        """Stop serving and close the pty."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        os.close(self._master)
-        os.close(self._slave)
-
-    def __enter__(self) -> PtyMassSpecServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
