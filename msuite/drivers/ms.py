@@ -7,7 +7,9 @@ queue after every command that can fail, raising :class:`InstrumentError`.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +19,6 @@ from typing import Any, TypeVar
 import numpy as np
 
 from msuite.drivers.errors import (
-    ConnectionLostError,
     InstrumentError,
     ProtocolError,
     TransportError,
@@ -40,6 +41,7 @@ from msuite.drivers.transport import VisaTransport
 __all__ = ["Identity", "InstrumentState", "MassSpectrometer", "Readbacks"]
 
 T = TypeVar("T")
+_SYNC_TOKENS = itertools.count(1)
 MAX_ERRORS_DRAINED = 40
 
 
@@ -149,6 +151,22 @@ class MassSpectrometer:
     def _reconnect(self) -> None:
         self.reconnects += 1
         self.transport.reopen()
+        if self.transport.is_serial:
+            self._resync()
+
+    def _resync(self) -> None:
+        """Discard late replies on a serial line until a fresh sync token comes back.
+
+        Raises InstrumentTimeoutError when the token does not return within the timeout.
+        """
+        token = f"S{os.getpid():x}{next(_SYNC_TOKENS):x}"
+        self.transport.write(f"SYST:SYNC? {token}")
+        while True:
+            try:
+                if self.transport.read("SYST:SYNC?").strip() == token:
+                    return
+            except ProtocolError:
+                continue  # a late binary block: keep discarding
 
     def _with_retry(self, what: str, op: Callable[[], T], idempotent: bool) -> T:
         with self._lock:
@@ -161,7 +179,7 @@ class MassSpectrometer:
                     final = not idempotent or attempt >= self.retries
                     try:
                         self._reconnect()
-                    except ConnectionLostError as again:
+                    except TransportError as again:
                         if final:
                             raise exc from again
                     if final:

@@ -60,6 +60,11 @@ class VisaTransport:
         self._res: Any = None
 
     @property
+    def is_serial(self) -> bool:
+        """True for serial resources (``ASRL...``), where late replies survive a reopen."""
+        return self.resource_name.upper().startswith("ASRL")
+
+    @property
     def is_open(self) -> bool:
         """True while a session is open."""
         return self._res is not None

@@ -245,6 +245,7 @@ class SimulatedMassSpec(FaultInjectionMixin):
             "SYSTem:PRESet?": lambda c: self.limits.name,
             "SYSTem:LIMits?": lambda c: json.dumps(self.limits.as_dict(), separators=(",", ":")),
             "SYSTem:CLOCk?": lambda c: f"{self.clock.now():.6f}",
+            "SYSTem:SYNC?": lambda c: self._arg(c, 0),
             "SYSTem:FAULt:CLEar": self._fault_clear,
             "STATus:STATe?": lambda c: self.state,
             "READ:VACuum?": lambda c: f"{self.vacuum_mbar:.3e}",

@@ -73,6 +73,44 @@ class _Reader:
             self._fill()
 
 
+def split_message(raw: bytes) -> list[bytes]:
+    """Split a compound program message at ``;`` outside quotes (never one holding a block)."""
+    if b";" not in raw or b"#" in raw:
+        return [raw]
+    parts, start, quoted = [], 0, False
+    for i, ch in enumerate(raw):
+        if ch == 0x22:  # '"'
+            quoted = not quoted
+        elif ch == 0x3B and not quoted:  # ';'
+            parts.append(raw[start:i])
+            start = i + 1
+    parts.append(raw[start:])
+    return [p for p in (q.strip() for q in parts) if p]
+
+
+def _handle_one(instrument: SimulatedMassSpec, raw: bytes) -> str | BlockReply | None:
+    try:
+        cmd = parse_command(raw)
+    except (BlockError, ValueError):
+        instrument.parse_error_reply()
+        return None
+    return instrument.handle(cmd)
+
+
+def _handle_message(instrument: SimulatedMassSpec, raw: bytes) -> str | BlockReply | None:
+    """Run every command of a program message; join the replies of a compound one with ``;``."""
+    parts = split_message(raw)
+    if len(parts) == 1:
+        return _handle_one(instrument, parts[0])
+    replies = [_handle_one(instrument, p) for p in parts]
+    texts = [
+        encode_block(r).decode("latin-1") if isinstance(r, BlockReply) else str(r)
+        for r in replies
+        if r is not None
+    ]
+    return ";".join(texts) if texts else None
+
+
 def serve_session(
     instrument: SimulatedMassSpec,
     recv: Callable[[], bytes | None],
@@ -95,12 +133,7 @@ def serve_session(
             continue
         if not raw.strip():
             continue
-        try:
-            cmd = parse_command(raw)
-        except (BlockError, ValueError):
-            instrument.parse_error_reply()
-            continue
-        reply = instrument.handle(cmd)
+        reply = _handle_message(instrument, raw)
         is_block = isinstance(reply, BlockReply)
         fault = instrument.take_transport_fault(is_block)
         if fault == "drop":
@@ -120,7 +153,7 @@ def serve_session(
                 send(data[: max(len(data) // 2, 3)])
                 return
         else:
-            data = str(reply).encode("ascii") + b"\n"
+            data = str(reply).encode("latin-1") + b"\n"
         send(data)
 
 

@@ -174,7 +174,9 @@ class PtyStreamServer:
             self._session(self._recv, self._send, self._stop)
 
     def stop(self) -> None:
-        """Stop serving and close the pty."""
+        """Stop serving and close the pty (a second call does nothing)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -1,9 +1,14 @@
-"""Every injected fault ends in a typed error or a successful reconnect, never a hang."""
+"""Every injected fault ends in a typed error or a successful reconnect, never a hang.
+
+Each test runs over loopback TCP and over a pseudo-terminal (the serial variant): on a pty a
+dropped line cannot close anything, so the driver sees silence, times out and reopens the port.
+"""
 
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -16,8 +21,19 @@ from msuite.drivers.errors import (
 )
 from msuite.drivers.ms import InstrumentState, MassSpectrometer
 from msuite.drivers.protocol import FLAG_FAULT, ScanMode
-from msuite.hardware_sim.server import MassSpecServer
+from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
+from msuite.hardware_sim.server import MassSpecServer, PtyMassSpecServer
 from tests.drivers.simfixtures import LVN_HEAVY, LVN_LIGHT, srm_table
+
+
+@pytest.fixture(params=["tcp", "pty"])
+def sim(request: pytest.FixtureRequest) -> Iterator[MassSpecServer | PtyMassSpecServer]:
+    """The triple-quad simulator at 100x, served on loopback TCP or on a pty."""
+    instrument = SimulatedMassSpec("tq", speed=100.0, seed=3)
+    server_cls = MassSpecServer if request.param == "tcp" else PtyMassSpecServer
+    server = server_cls(instrument).start()
+    yield server
+    server.stop()
 
 
 def _prepare_srm(ms: MassSpectrometer, duration: float = 60.0) -> None:

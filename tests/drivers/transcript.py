@@ -12,7 +12,10 @@ class TranscriptTransport:
     replies, and the string ``"TIMEOUT"`` to simulate a timeout on that exchange.
     """
 
-    def __init__(self, script: list[tuple[str, str | bytes | None]]) -> None:
+    def __init__(
+        self, script: list[tuple[str, str | bytes | None]], *, is_serial: bool = False
+    ) -> None:
+        self.is_serial = is_serial
         self.script = list(script)
         self.sent: list[str] = []
         self.blocks: list[bytes] = []

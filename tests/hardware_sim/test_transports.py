@@ -33,6 +33,30 @@ def test_pyserial_over_pty(pty_sim: PtyMassSpecServer) -> None:
         assert port.readline() == b'0,"No error"\n'
 
 
+def test_compound_messages_over_pty(pty_sim: PtyMassSpecServer) -> None:
+    with serial.Serial(pty_sim.port_name, 115200, timeout=2) as port:
+        port.write(b"SOUR:STAT ON;SOUR:STAT?;*OPC?;BOGUS:CMD;SYST:ERR?\n")
+        assert port.readline() == b'ON;1;-113,"Undefined header; BOGUS:CMD"\n'
+        port.write(b"SYST:SYNC? \"a;b\";SYST:ERR:COUN?\n")
+        assert port.readline() == b'"a;b";0\n'
+        port.write(b"*CLS;SOUR:STAT OFF\n")  # no query: no reply
+        port.write(b"SOUR:STAT?\n")
+        assert port.readline() == b"OFF\n"
+
+
+def test_late_reply_on_a_serial_line_is_discarded_after_resync(
+    pty_sim: PtyMassSpecServer,
+) -> None:
+    with MassSpectrometer(pty_sim.resource, timeout_s=0.5, retries=1) as ms:
+        pty_sim.instrument.inject("stall", 0.8)  # the reply to the next query comes late
+        assert ms.run_time() >= 0.0  # timed out, reopened, resynchronised, repeated
+        assert ms.reconnects == 1
+        # without the resync, these would read each other's replies
+        assert ms.identify().model == "SIM-TQ600"
+        assert ms.errors() == []
+        assert ms.state().name == "STANDBY"
+
+
 def test_driver_over_pty_asrl(pty_sim: PtyMassSpecServer) -> None:
     with MassSpectrometer(pty_sim.resource, timeout_s=2.0) as ms:
         assert ms.identity is not None and ms.identity.model == "SIM-TQ600"
