@@ -486,6 +486,19 @@ class SimulatedMassSpec(FaultInjectionMixin):
             return
         self._start_run()
 
+    def contact_closure(self) -> bool:
+        """The external start line closed (e.g. the autosampler injected).
+
+        Starts an armed run, as ``*TRG`` does; returns False (and changes nothing) when the
+        instrument is not armed, as a real contact closure is ignored then.
+        """
+        with self.lock:
+            self.catch_up()
+            if self.acq_state != "ARMED":
+                return False
+            self._start_run()
+            return True
+
     def _trg(self, cmd: Command) -> None:
         if self.acq_state != "ARMED":
             raise CommandRejectedError(ErrorCode.NOT_READY, "trigger while not armed")

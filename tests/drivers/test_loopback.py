@@ -195,3 +195,18 @@ def test_stock_pyvisa_client(sim: MassSpecServer) -> None:
     finally:
         inst.close()
         rm.close()
+
+
+def test_contact_closure_starts_only_an_armed_run(sim, ms: MassSpectrometer) -> None:
+    ms.upload_srm(srm_table(LVN_LIGHT, dwell_ms=10.0))
+    ms.set_mode(ScanMode.SRM)
+    ms.source_on()
+    ms.set_duration(30)
+    assert sim.instrument.contact_closure() is False  # not armed: ignored
+    assert ms.acquisition_state() == "IDLE"
+    ms.set_trigger(external=True)
+    ms.start()
+    assert ms.acquisition_state() == "ARMED"
+    assert sim.instrument.contact_closure() is True
+    assert ms.acquisition_state() == "RUNNING"
+    assert sim.instrument.contact_closure() is False  # already running
