@@ -119,7 +119,7 @@ def test_external_trigger_and_live_window_update(ms: MassSpectrometer) -> None:
     ms.upload_srm(table)
     ms.set_mode(ScanMode.SRM)
     ms.source_on()
-    ms.set_duration(60)
+    ms.set_duration(200)  # 2 s of wall time: room for the update even on a loaded machine
     ms.set_trigger(external=True)
     ms.start()
     assert ms.acquisition_state() == "ARMED"
@@ -129,7 +129,7 @@ def test_external_trigger_and_live_window_update(ms: MassSpectrometer) -> None:
     upd["id"], upd["rt_start"], upd["rt_stop"] = 2, 0.0, 1000.0
     ms.update_windows(ScanMode.SRM, upd)
     updated_at = ms.run_time()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while ms.acquisition_state() != "DONE" and time.monotonic() < deadline:
         time.sleep(0.05)
     recs = ms.fetch_scans(first, 100_000)
