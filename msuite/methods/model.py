@@ -52,6 +52,9 @@ class Transition:
         Relative library intensity (0-100, most intense = 100), NaN when unknown.
     quantifier
         True for the transition used for quantification, False for qualifiers.
+    name
+        The transition's own id or name from the list it came from (TraML ``Transition id``,
+        OpenMS ``TransitionId``/``transition_name``); ``""`` when the list gave none.
     """
 
     ion_type: str
@@ -60,6 +63,7 @@ class Transition:
     product_mz: float
     library_intensity: float = math.nan
     quantifier: bool = False
+    name: str = ""
 
     @property
     def annotation(self) -> str:

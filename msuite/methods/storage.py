@@ -57,6 +57,7 @@ TRANSITION_COLUMNS = (
     "product_mz",
     "library_intensity",
     "quantifier",
+    "transition_name",
 )
 PROTEIN_COLUMNS = ("accession", "name", "gene", "biomarker", "description")
 SMALL_MOLECULE_COLUMNS = (
@@ -73,6 +74,7 @@ SMALL_MOLECULE_COLUMNS = (
     "product_charge",
     "library_intensity",
     "quantifier",
+    "transition_name",
 )
 
 
@@ -210,11 +212,11 @@ def save_method(method: Method, path: str | Path) -> list[Path]:
                 ]
                 for t in pr.transitions or [None]:
                     if t is None:
-                        w.writerow([*head, "", "", "", "", "", ""])
+                        w.writerow([*head, "", "", "", "", "", "", ""])
                     else:
                         w.writerow([
                             *head, t.ion_type, t.ordinal, t.charge, _fmt(t.product_mz),
-                            _fmt(t.library_intensity, 1), _flag(t.quantifier),
+                            _fmt(t.library_intensity, 1), _flag(t.quantifier), t.name,
                         ])
         written.append(paths["transitions"])
     if method.small_molecules:
@@ -229,10 +231,10 @@ def save_method(method: Method, path: str | Path) -> list[Path]:
                 ]
                 for t in s.transitions or [None]:
                     if t is None:
-                        w.writerow([*head, "", "", "", ""])
+                        w.writerow([*head, "", "", "", "", ""])
                     else:
                         w.writerow([*head, _fmt(t.product_mz), t.charge,
-                                    _fmt(t.library_intensity, 1), _flag(t.quantifier)])
+                                    _fmt(t.library_intensity, 1), _flag(t.quantifier), t.name])
         written.append(paths["small_molecules"])
     if not header["tables"]:
         del header["tables"]
@@ -354,6 +356,7 @@ def _read_transitions(path: Path) -> list[PeptidePrecursor]:
                     product_mz=row.float("product_mz"),
                     library_intensity=row.float("library_intensity", math.nan),
                     quantifier=row.bool("quantifier"),
+                    name=row.text("transition_name", ""),
                 )
             )
     return list(precursors.values())
@@ -381,6 +384,7 @@ def _read_small_molecules(path: Path) -> list[SmallMolecule]:
         if row.has("product_mz"):
             mol.transitions.append(
                 Transition("", 0, row.int("product_charge", 1), row.float("product_mz"),
-                           row.float("library_intensity", math.nan), row.bool("quantifier"))
+                           row.float("library_intensity", math.nan), row.bool("quantifier"),
+                           name=row.text("transition_name", ""))
             )
     return list(out.values())

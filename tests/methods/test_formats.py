@@ -230,3 +230,23 @@ def test_written_traml_is_schema_valid(method, testdata: Path, tmp_path: Path) -
         out = tmp_path / f"{i}.TraML"
         write_any(m, out)
         assert schema.validate(etree.parse(str(out))), str(schema.error_log)
+
+
+def test_transition_names_are_read_and_kept(testdata: Path, tmp_path: Path) -> None:
+    traml = read_any(testdata / "OpenMS" / "srm_mrm" / "MRMMapping_input.TraML")
+    names = [t.name for p in traml.precursors for t in p.transitions]
+    assert all(names) and len(set(names)) == len(names)
+    csv_path = testdata / "SmartPeak" / "yeast_MRM_unknowns" / "LCMS_MRM_Unknowns_traML.csv"
+    smartpeak = read_any(csv_path)
+    arg_names = {t.name for s in smartpeak.small_molecules if s.name == "arg-L"
+                 for t in s.transitions}
+    assert arg_names == {"arg-L.arg-L_1.Heavy", "arg-L.arg-L_1.Light"}
+    for method, fmts in ((traml, ("traml", "openms")), (smartpeak, ("traml", "openms"))):
+        for fmt in fmts:
+            out = tmp_path / EXTENSIONS[fmt]
+            write_any(method, out)
+            again = read_any(out)
+            assert sorted(t.name for p in again.precursors for t in p.transitions) == sorted(
+                t.name for p in method.precursors for t in p.transitions)
+            assert sorted(t.name for s in again.small_molecules for t in s.transitions) == sorted(
+                t.name for s in method.small_molecules for t in s.transitions)

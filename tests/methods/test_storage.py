@@ -27,11 +27,13 @@ def _method() -> Method:
     m.proteins = [Protein("P1", "NAME_HUMAN", "GENE", "a protein, with comma", True)]
     m.precursors = [
         PeptidePrecursor("P1", "SAMPLER", 2, 401.21, "light", "", 12.5, 10.0, 20.0,
-                         transitions=[Transition("y", 4, 1, 500.3, 100.0, True),
+                         transitions=[Transition("y", 4, 1, 500.3, 100.0, True, name="PEP_y4"),
                                       Transition("b", 3, 1, 300.1)]),
     ]
     m.small_molecules = [SmallMolecule("Melatonin", "C13H16N2O2", "[M+H]+", 1, 233.12845, 257.4,
-                                       60.0, transitions=[Transition("", 0, 1, 174.1)])]
+                                       60.0,
+                                       transitions=[Transition("", 0, 1, 174.1,
+                                                               name="melatonin_174")])]
     m.dia_windows = [DIAWindow(400, 425, 25.0), DIAWindow(425, 450)]
     m.provenance = {"fasta": ["a.fasta"], "options": {"x": 1}}
     return m
@@ -49,6 +51,9 @@ def test_round_trip(tmp_path: Path) -> None:
     assert math.isnan(back.precursors[0].transitions[1].library_intensity)
     assert back.small_molecules[0].name == "Melatonin"
     assert back.small_molecules[0].transitions[0].product_mz == 174.1
+    assert back.precursors[0].transitions[0].name == "PEP_y4"
+    assert back.precursors[0].transitions[1].name == ""
+    assert back.small_molecules[0].transitions[0].name == "melatonin_174"
     assert back.dia_windows[0] == m.dia_windows[0]
     assert math.isnan(back.dia_windows[1].collision_energy)
     assert back.provenance["options"] == {"x": 1}

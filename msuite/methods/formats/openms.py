@@ -63,7 +63,7 @@ def write_openms(method: Method, path: str | Path) -> None:
                     fmt(p.precursor_mz), fmt(t.product_mz), p.charge, t.charge,
                     fmt(t.library_intensity, 2), fmt(p.irt, 2), residues, p.modified_sequence,
                     group, p.label, p.protein, t.ion_type, t.ordinal or "", t.annotation,
-                    fmt(p.collision_energy, 2), gid, f"{n}_{gid}_{t.annotation}",
+                    fmt(p.collision_energy, 2), gid, t.name or f"{n}_{gid}_{t.annotation}",
                     int(p.decoy), int(t.quantifier), "", "", "",
                 ])
         for s in method.small_molecules:
@@ -73,7 +73,7 @@ def write_openms(method: Method, path: str | Path) -> None:
                 w.writerow([
                     fmt(s.precursor_mz), fmt(t.product_mz), s.charge, t.charge,
                     fmt(t.library_intensity, 2), fmt(s.rt, 4), "", "", "", "", "", "", "", "",
-                    fmt(s.collision_energy, 2), gid, f"{n}_{gid}", 0, int(t.quantifier),
+                    fmt(s.collision_energy, 2), gid, t.name or f"{n}_{gid}", 0, int(t.quantifier),
                     s.name, s.formula, s.adduct,
                 ])
 
@@ -99,6 +99,7 @@ def read_openms(path: str | Path) -> Method:
             row.float("ProductMz"),
             row.float("LibraryIntensity", math.nan),
             row.bool("QuantifyingTransition"),
+            name=row.text("TransitionId", ""),
         )
         if not trans.ion_type:
             trans.ordinal = 0

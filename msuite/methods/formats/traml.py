@@ -166,21 +166,33 @@ def write_traml(method: Method, path: str | Path) -> None:
         root.remove(comps)
     tlist = etree.SubElement(root, f"{{{NS}}}TransitionList")
     n = 0
+    used: set[str] = set()
     for pid, p in zip(pep_ids, method.precursors, strict=True):
         for t in p.transitions:
             n += 1
-            _transition(tlist, _xml_id(f"tr{n}_{pid}_{t.annotation or fmt(t.product_mz)}"),
+            tid = _transition_id(t, f"tr{n}_{pid}_{t.annotation or fmt(t.product_mz)}", used)
+            _transition(tlist, tid,
                         "peptideRef",
                         pid, p.precursor_mz, t, p.collision_energy, p.decoy)
     for cid, s in zip(comp_ids, method.small_molecules, strict=True):
         for t in s.transitions:
             n += 1
-            _transition(tlist, _xml_id(f"tr{n}_{cid}_{fmt(t.product_mz)}"), "compoundRef", cid,
+            tid = _transition_id(t, f"tr{n}_{cid}_{fmt(t.product_mz)}", used)
+            _transition(tlist, tid, "compoundRef", cid,
                         s.precursor_mz, t, s.collision_energy, False)
     if not len(tlist):
         root.remove(tlist)
     etree.ElementTree(root).write(str(path), xml_declaration=True, encoding="UTF-8",
                                   pretty_print=True)
+
+
+def _transition_id(t: Transition, generated: str, used: set[str]) -> str:
+    """The transition's own name as its XML id when it has one not used yet, else ``generated``."""
+    tid = _xml_id(t.name) if t.name else ""
+    if not tid or tid in used:
+        tid = _xml_id(generated)
+    used.add(tid)
+    return tid
 
 
 def _transition(parent: etree._Element, tid: str, ref_attr: str, ref: str, prec_mz: float,
@@ -400,7 +412,8 @@ def _read_transition(tr: dict, precursors: dict, compounds: dict, path: str) -> 
     ce = _ce_from(product, tr)
     trans = Transition(ion, ordinal, int(_float(product.get("charge state"), 1)) or 1, prod_mz,
                        _float(tr.get("product ion intensity")),
-                       bool(_float(tr.get("quantifying_transition"), 0)))
+                       bool(_float(tr.get("quantifying_transition"), 0)),
+                       name=str(tr.get("id", "")))
     decoy = "decoy SRM transition" in tr or tr.get("name") == "decoy SRM transition" or bool(
         _float(tr.get("decoy"), 0)
     )
