@@ -58,6 +58,10 @@ class SimulatedMassSpec(FaultInjectionMixin):
         The analytes in the virtual sample (default: iRT peptides and a plasma panel).
     faults
         Faults armed from the start.
+    serial
+        Serial number reported by ``*IDN?``.
+    clock
+        A clock shared with other simulated devices (a new one at ``speed`` when None).
     """
 
     def __init__(
@@ -69,9 +73,10 @@ class SimulatedMassSpec(FaultInjectionMixin):
         sample: list[SampleSpec] | None = None,
         faults: FaultPlan | None = None,
         serial: str = "SN0001",
+        clock: SimClock | None = None,
     ) -> None:
         self.limits: InstrumentLimits = get_preset(preset)
-        self.clock = SimClock(speed)
+        self.clock = clock if clock is not None else SimClock(speed)
         self.seed = seed
         self.serial = serial
         self.sample_specs = sample if sample is not None else default_sample()
@@ -170,7 +175,7 @@ class SimulatedMassSpec(FaultInjectionMixin):
         self.faults.gap_at = None
         self.buffer.skip()
 
-    def _start_run(self) -> None:
+    def _start_run(self, at_s: float | None = None) -> None:
         table = {
             ScanMode.SRM: self.srm_table,
             ScanMode.PRM: self.prm_table,
@@ -190,7 +195,7 @@ class SimulatedMassSpec(FaultInjectionMixin):
             arrays=AnalyteArrays(analytes),
             seed=self.seed,
             run_number=self.run_number,
-            start_instrument_s=self.clock.now(),
+            start_instrument_s=self.clock.now() if at_s is None else min(at_s, self.clock.now()),
             duration_s=self.duration_s,
             srm=self.srm_table.copy() if self.mode == ScanMode.SRM else None,
             prm=self.prm_table.copy() if self.mode == ScanMode.PRM else None,
@@ -486,17 +491,18 @@ class SimulatedMassSpec(FaultInjectionMixin):
             return
         self._start_run()
 
-    def contact_closure(self) -> bool:
+    def contact_closure(self, at_s: float | None = None) -> bool:
         """The external start line closed (e.g. the autosampler injected).
 
         Starts an armed run, as ``*TRG`` does; returns False (and changes nothing) when the
-        instrument is not armed, as a real contact closure is ignored then.
+        instrument is not armed, as a real contact closure is ignored then. ``at_s`` is the
+        instrument time the line closed (the run starts then, not when the call arrives).
         """
         with self.lock:
             self.catch_up()
             if self.acq_state != "ARMED":
                 return False
-            self._start_run()
+            self._start_run(at_s)
             return True
 
     def _trg(self, cmd: Command) -> None:
