@@ -12,6 +12,8 @@ actions (start, arm, purge, equilibrate) are not, and raise the transport error 
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,6 +58,8 @@ __all__ = [
     "PumpStatus",
     "read_gradient_csv",
 ]
+
+_SYNC_TOKENS = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,29 @@ class LCPump(SerialDevice):
         self.close()
 
     # ------------------------------------------------------------------ the exchange
+    def _reconnect(self) -> None:
+        super()._reconnect()
+        self._resync()
+
+    def _resync(self) -> None:
+        """Discard late replies until a fresh ``SYNC:<token>`` comes back (after a reopen).
+
+        A serial line keeps a reply that arrives after the driver gave up; without this it
+        would be read as the answer to the next request. Raises InstrumentTimeoutError when
+        the token does not come back within the timeout.
+        """
+        line = f"SYNC:S{os.getpid():X}T{next(_SYNC_TOKENS):X}"
+        expected = line.encode("ascii")
+        self.transport.write(expected + TERMINATOR, line)
+        deadline = time.monotonic() + self.transport.timeout_s
+        while True:
+            if self.transport.read_until(TERMINATOR, line) == expected:
+                return
+            if time.monotonic() > deadline:
+                raise InstrumentTimeoutError(
+                    "line did not resynchronise", field="command", value=line
+                )
+
     def _read_reply(
         self, transport: SerialTransport, request: str, expect: str | None = None
     ) -> str:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from msuite.drivers.errors import ConnectionLostError, TransportError
+from msuite.drivers.errors import TransportError
 from msuite.drivers.serial_transport import SerialTransport
 
 __all__ = ["SerialDevice"]
@@ -86,7 +86,7 @@ class SerialDevice:
                     final = not idempotent or attempt >= self.retries
                     try:
                         self._reconnect()
-                    except ConnectionLostError as again:
+                    except TransportError as again:
                         if final:
                             raise exc from again
                     if final:

@@ -312,6 +312,8 @@ def execute_line(pump: SimulatedLCPump, line: str) -> str:
     try:
         if request.startswith("SIM:"):
             return _simulator_command(pump, request[4:])
+        if request.startswith("SYNC:"):
+            return request  # line resynchronisation: echoed at once, whatever the state
         with pump.lock:
             pump.catch_up()
             injected = pump.take_injected_error()
@@ -365,12 +367,15 @@ def serve_pump_session(
             if pump.take_drop():
                 return
             garble = pump.take_garble()  # decided first: a request arming it is not garbled
+            stall = pump.take_stall()
             try:
                 reply = execute_line(pump, raw.decode("ascii")).encode("ascii") + TERMINATOR
             except UnicodeDecodeError:
                 reply = f"ERROR:{int(PumpErrorCode.UNKNOWN_COMMAND)}".encode() + TERMINATOR
             if garble:
                 reply = GARBLED_REPLY
+            if stall and stop.wait(stall):
+                return
             send(reply)
         if len(buf) > MAX_LINE:
             buf.clear()

@@ -54,7 +54,7 @@ TRACE_SAMPLES = 900
 RUN_STEP_S = 0.2
 HOLD_STEP_S = 1.0
 
-FAULT_NAMES = ("drop", "garble", "error", "leak", "blocked", "overpressure", "clear")
+FAULT_NAMES = ("drop", "garble", "stall", "error", "leak", "blocked", "overpressure", "clear")
 COLUMN_STATES = frozenset(
     {PumpState.EQUILIBRATING, PumpState.READY, PumpState.ARMED, PumpState.RUNNING}
 )
@@ -84,6 +84,9 @@ class PumpFaultPlan:
         The next ``drop`` requests get no answer (over TCP the connection is closed).
     garble
         The next ``garble`` replies are replaced by bytes that are not the protocol.
+    stall_s
+        The next reply comes this many wall seconds late (past a client's timeout it arrives
+        after the client gave up: the late reply a resynchronisation must discard).
     error_code
         The next request is answered ``ERROR:<error_code>`` without being executed.
     leak_fraction
@@ -97,6 +100,7 @@ class PumpFaultPlan:
 
     drop: int = 0
     garble: int = 0
+    stall_s: float = 0.0
     error_code: int | None = None
     leak_fraction: float = 0.0
     blockage: float = 1.0
@@ -255,6 +259,11 @@ class SimulatedLCPump:
                 if count < 1 or (arg is not None and count != arg):
                     raise PumpCommandRefusedError(PumpErrorCode.OUT_OF_RANGE, "count must be >= 1")
                 setattr(f, name, count)
+            elif name == "stall":
+                seconds = 1.0 if arg is None else float(arg)
+                if not 0.0 < seconds <= 60.0:
+                    raise PumpCommandRefusedError(PumpErrorCode.OUT_OF_RANGE, "0 < seconds <= 60")
+                f.stall_s = seconds
             elif name == "error":
                 code = int(PumpErrorCode.HARDWARE) if arg is None else int(arg)
                 if not 1 <= code <= 99:
@@ -289,6 +298,12 @@ class SimulatedLCPump:
                 self.faults.drop -= 1
                 return True
             return False
+
+    def take_stall(self) -> float:
+        """Consume the armed reply delay (wall seconds; 0 when none is armed)."""
+        with self.lock:
+            seconds, self.faults.stall_s = self.faults.stall_s, 0.0
+            return seconds
 
     def take_garble(self) -> bool:
         """Consume one armed garbled reply."""

@@ -505,11 +505,32 @@ def test_dropped_request_is_retried_after_reconnect(manual: Rig) -> None:
     assert manual.pump.reconnects == 1
 
 
+def test_late_reply_is_discarded_by_the_resync(manual: Rig) -> None:
+    pump = manual.pump
+    pump.set_flow(250.0)
+    pump.set_composition(12.5)
+    manual.sim.inject("stall", 0.8)  # driver timeout 0.5 s: the reply arrives after it gave up
+    assert pump.flow() == 250.0  # timed out, reopened, resynchronised, asked again
+    assert pump.reconnects == 1
+    # without the resync the late "FLOW:250" would answer the next request
+    assert pump.state() is PumpState.IDLE
+    assert pump.composition() == 12.5 and pump.flow() == 250.0
+
+
+def test_late_reply_to_an_action_is_a_timeout_and_the_line_recovers(manual: Rig) -> None:
+    pump = manual.pump
+    manual.sim.inject("stall", 0.8)
+    with pytest.raises(InstrumentTimeoutError):
+        pump.purge(5)
+    assert pump.state() is PumpState.PURGING  # the purge did run; its late OK was discarded
+    assert pump.pressure_limits()[1] > 0
+
+
 def test_faults_armed_at_construction(manual: Rig) -> None:
     sim = SimulatedLCPump(clock=ManualClock(), faults=PumpFaultPlan(drop=1, garble=1))
     with _serve(manual.kind, sim) as server, LCPump(server.resource, timeout_s=0.5) as pump:
         assert pump.state() is PumpState.IDLE  # dropped, garbled, then answered
-        assert pump.reconnects == 2
+        assert pump.reconnects >= 1  # the garbled reply may hit the resync's SYNC
     sim = SimulatedLCPump(clock=ManualClock(), faults=PumpFaultPlan(error_code=5))
     with _serve(manual.kind, sim) as server, LCPump(server.resource, timeout_s=0.5) as pump:
         with pytest.raises(InstrumentError) as info:
@@ -546,7 +567,7 @@ def test_garbled_reply_to_a_query_is_retried(manual: Rig) -> None:
     manual.pump.simulate_fault("garble", 1)
     assert manual.pump.pressure_limits() == (0, 1000)
     assert manual.pump.reconnects == 1
-    manual.sim.inject("garble", 3)
+    manual.sim.inject("garble", 5)  # every try and every resync in between is garbled
     with pytest.raises(ProtocolError, match="not ASCII") as info:
         manual.pump.flow()
     assert info.value.value == GARBLED_REPLY[:-2]
