@@ -52,6 +52,30 @@ def _median_time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def _paired_times(
+    theirs: Callable[[], object], ours: Callable[[], object], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Time both callables alternately ``repeats`` times (after a warm-up of each).
+
+    Alternating puts both under the same load of a shared machine; each repeat gives a ratio.
+    """
+    theirs()
+    ours()
+    t_theirs, t_ours = [], []
+    for _ in range(repeats):
+        for fn, times in ((theirs, t_theirs), (ours, t_ours)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return t_theirs, t_ours
+
+
+def _span(times: list[float]) -> str:
+    """Median and range of times in ms."""
+    ms = [1e3 * t for t in times]
+    return f"{statistics.median(ms):7.1f} ms (range {min(ms):.1f}-{max(ms):.1f})"
+
+
 def _match(ref_mz: np.ndarray, ref_h: np.ndarray, mz: np.ndarray, h: np.ndarray) -> np.ndarray:
     if mz.size == 0:
         return np.zeros(ref_mz.size, dtype=bool)
@@ -97,7 +121,7 @@ def _load_pyopenms(oms: Any, root: Path, copies: int) -> Any:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--copies", type=int, default=10, help="copies of the spectra in memory")
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=9, help="timed repeats of each measurement")
     ap.add_argument("--snr", type=float, default=1.0, help="signal_to_noise of both pickers")
     args = ap.parse_args(argv)
     try:
@@ -114,10 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     inp = [s for s in MzMLReader(root / REFERENCE.format("input")).spectra() if s.ms_level == 1]
     ref = [s for s in MzMLReader(root / REFERENCE.format("output")).spectra() if s.ms_level == 1]
     old = centroid_spectra(inp, CentroidParams(min_snr=1.0, noise_interpolate=False))
-    ok = np.concatenate([_match(r.mz, r.intensity, c.mz, c.height)
-                         for r, c in zip(ref, old, strict=True)])
-    print(f"stored PeakPickerHiRes output: {ok.sum()}/{ok.size} centroids matched "
-          f"({100 * ok.mean():.2f} %) within 2 ppm and 1 % height")
+    ok = np.concatenate(
+        [_match(r.mz, r.intensity, c.mz, c.height) for r, c in zip(ref, old, strict=True)]
+    )
+    print(
+        f"stored PeakPickerHiRes output: {ok.sum()}/{ok.size} centroids matched "
+        f"({100 * ok.mean():.2f} %) within 2 ppm and 1 % height"
+    )
 
     # -- agreement with pyopenms, same spectra
     ours_spectra = _load_ours(root)
@@ -132,21 +159,39 @@ def main(argv: list[str] | None = None) -> int:
         matched += int(good.sum())
         total += good.size
     n_ours = sum(len(c) for c in mine)
-    print(f"pyopenms centroids matched: {matched}/{total} ({100 * matched / total:.2f} %); "
-          f"msuite found {n_ours}")
+    print(
+        f"pyopenms centroids matched: {matched}/{total} ({100 * matched / total:.2f} %); "
+        f"msuite found {n_ours}"
+    )
 
     # -- in-memory speed, the same spectra `copies` times
     batch = ours_spectra * args.copies
     points = sum(len(s) for s in batch)
     exp = _load_pyopenms(oms, root, args.copies)
-    t_theirs = _median_time(lambda: picker.pickExperiment(exp, False), args.repeats)
     pairs = [(s.mz, s.intensity) for s in batch]
-    t_ours = _median_time(lambda: centroid_spectra(pairs, params, threads=threads), args.repeats)
-    print(f"in memory, {len(batch)} spectra, {points / 1e6:.2f} M points:")
-    print(f"  pyopenms PeakPickerHiRes {1e3 * t_theirs:8.1f} ms  "
-          f"({points / t_theirs / 1e6:6.1f} M points/s)")
-    print(f"  msuite centroid_spectra  {1e3 * t_ours:8.1f} ms  "
-          f"({points / t_ours / 1e6:6.1f} M points/s)   speed ratio {t_theirs / t_ours:.1f}x")
+    t_theirs, t_ours = _paired_times(
+        lambda: picker.pickExperiment(exp, False),
+        lambda: centroid_spectra(pairs, params, threads=threads),
+        args.repeats,
+    )
+    ratios = [a / b for a, b in zip(t_theirs, t_ours, strict=True)]
+    med_theirs = statistics.median(t_theirs)
+    med_ours = statistics.median(t_ours)
+    print(
+        f"in memory, {len(batch)} spectra, {points / 1e6:.2f} M points, "
+        f"{args.repeats} alternating repeats (median, range):"
+    )
+    print(
+        f"  pyopenms PeakPickerHiRes {_span(t_theirs)}  "
+        f"({points / med_theirs / 1e6:6.1f} M points/s)"
+    )
+    print(
+        f"  msuite centroid_spectra  {_span(t_ours)}  ({points / med_ours / 1e6:6.1f} M points/s)"
+    )
+    print(
+        f"  speed ratio {med_theirs / med_ours:.1f}x (median times); per repeat "
+        f"median {statistics.median(ratios):.1f}x, range {min(ratios):.1f}-{max(ratios):.1f}x"
+    )
 
     # -- end to end: mzML file -> centroids
     path = root / END_TO_END_FILE
@@ -162,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
 
     e_theirs = _median_time(theirs_e2e, args.repeats)
     e_ours = _median_time(ours_e2e, args.repeats)
-    print(f"end to end ({END_TO_END_FILE}): pyopenms load + pick {1e3 * e_theirs:.1f} ms, "
-          f"msuite read + pick {1e3 * e_ours:.1f} ms   speed ratio {e_theirs / e_ours:.2f}x")
+    print(
+        f"end to end ({END_TO_END_FILE}): pyopenms load + pick {1e3 * e_theirs:.1f} ms, "
+        f"msuite read + pick {1e3 * e_ours:.1f} ms   speed ratio {e_theirs / e_ours:.2f}x"
+    )
 
     # -- chromatographic peaks (no peer figure: a throughput note)
     chroms = list(MzMLReader(root / "OpenMS/srm_mrm/Spyogenes.chrom.mzML").chromatograms())

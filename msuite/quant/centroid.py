@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,9 +22,21 @@ import numpy as np
 from msuite.core.errors import InputError
 from msuite.core.model import Spectrum
 from msuite.quant.centroid_kernels import (
+    F_MIN_SNR,
+    F_NOISE_EMPTY,
+    F_SPACING,
+    F_SPACING_GAP,
+    F_WINDOW,
+    I_BINS,
+    I_CHECK_SPACINGS,
+    I_INTERPOLATE,
+    I_MIN_POINTS,
+    I_MISSING,
+    I_USE_NOISE,
+    WORK_ROWS_F,
+    WORK_ROWS_I,
     centroid_batch_kernel,
-    count_maxima_kernel,
-    spectrum_kernel,
+    centroid_range_kernel,
 )
 
 __all__ = [
@@ -128,7 +141,71 @@ class Centroids:
         return int(self.mz.size)
 
 
-_FIELDS = ("mz", "height", "area", "fwhm", "snr", "first", "last")
+_NOISE_FOR_EMPTY = 1e20  # OpenMS's noise of a window with too few points: S/N ~ 0
+_SERIAL_POINTS = 20_000  # below this many points threads cost more than they save
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pack(params: CentroidParams) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels' parameter vectors (see :mod:`msuite.quant.centroid_kernels`)."""
+    sd = params.spacing_difference or math.inf
+    sdg = params.spacing_difference_gap or math.inf
+    fparams = np.empty(5, dtype=np.float64)
+    fparams[[F_MIN_SNR, F_WINDOW, F_SPACING, F_SPACING_GAP, F_NOISE_EMPTY]] = (
+        params.min_snr,
+        params.noise_window,
+        sd,
+        sdg,
+        _NOISE_FOR_EMPTY,
+    )
+    iparams = np.empty(6, dtype=np.int64)
+    iparams[[I_USE_NOISE, I_BINS, I_MIN_POINTS, I_INTERPOLATE, I_MISSING, I_CHECK_SPACINGS]] = (
+        params.min_snr > 0,
+        params.noise_bins,
+        params.noise_min_points,
+        params.noise_interpolate,
+        params.missing,
+        not (math.isinf(sd) and math.isinf(sdg)),
+    )
+    return fparams, iparams
+
+
+def _workspace(longest: int, bins: int) -> tuple[np.ndarray, ...]:
+    """Work space and output room for spectra of up to ``longest`` points."""
+    room = longest // 2 + 1
+    return (
+        np.empty((WORK_ROWS_F, longest + 1), dtype=np.float64),
+        np.empty((WORK_ROWS_I, longest + 1), dtype=np.int64),
+        np.zeros(bins, dtype=np.int64),
+        np.empty((2, longest + 1), dtype=np.uint8),
+        np.empty((5, room), dtype=np.float64),
+        np.empty((2, room), dtype=np.int64),
+    )
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``workers`` threads (created once, reused by every call)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = _POOLS[workers] = ThreadPoolExecutor(workers, "msuite-centroid")
+        return pool
+
+
+def _run_workers(work: Callable[[], None], workers: int) -> None:
+    """Run ``work`` in ``workers`` threads (the caller's among them) and wait for all."""
+    if workers <= 1:
+        work()
+        return
+    futures = [_pool(workers - 1).submit(work) for _ in range(workers - 1)]
+    try:
+        work()
+    finally:
+        errors = [f.exception() for f in futures]
+    for err in errors:
+        if err is not None:
+            raise err
 
 
 def _check_arrays(mz: np.ndarray, intensity: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
@@ -155,6 +232,12 @@ def _chunks(lengths: np.ndarray, n: int) -> list[tuple[int, int]]:
     return [(lo, hi) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
+def _workers(threads: int | None, spectra: int, points: int) -> int:
+    if points < _SERIAL_POINTS:
+        return 1
+    return max(1, min(threads or default_threads(), spectra))
+
+
 def centroid_arrays(
     mz: np.ndarray,
     intensity: np.ndarray,
@@ -175,7 +258,7 @@ def centroid_arrays(
     params
         Picking parameters (defaults: :class:`CentroidParams`).
     threads
-        Worker threads (spectra are split between them); default: all usable CPUs.
+        Worker threads (spectra are shared between them); default: all usable CPUs.
 
     Returns
     -------
@@ -190,66 +273,45 @@ def centroid_arrays(
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     lengths = np.ascontiguousarray(lengths, dtype=np.int64)
     _check_arrays(mz, intensity, starts, lengths)
-    if not np.all(np.isfinite(intensity)):
-        raise InputError("intensities must be finite", field="intensity")
-    use_noise = params.min_snr > 0
-    sd = params.spacing_difference or math.inf
-    sdg = params.spacing_difference_gap or math.inf
-    check = not (math.isinf(sd) and math.isinf(sdg))
-    noise = np.empty(mz.size if use_noise else 1, dtype=np.float64)
+    fparams, iparams = _pack(params)
     room = lengths // 2 + 1
     base = np.zeros(room.size + 1, dtype=np.int64)
     np.cumsum(room, out=base[1:])
-    out = [np.empty(int(base[-1]), dtype=np.float64) for _ in range(5)]
-    out += [np.empty(int(base[-1]), dtype=np.int64) for _ in range(2)]
+    out_f = np.empty((5, int(base[-1])), dtype=np.float64)
+    out_i = np.empty((2, int(base[-1])), dtype=np.int64)
     counts = np.zeros(starts.size, dtype=np.int64)
+    workers = _workers(threads, int(lengths.size), int(lengths.sum()))
+    spans = _chunks(lengths, 4 * workers if workers > 1 else 1)
+    filled: list[int] = [0] * len(spans)
+    order = itertools.count()
 
-    def run(span: tuple[int, int]) -> tuple[int, int]:
-        n = centroid_batch_kernel(
-            mz, intensity, starts, lengths, span[0], span[1], use_noise,
-            float(params.min_snr), float(params.noise_window), int(params.noise_bins),
-            int(params.noise_min_points), bool(params.noise_interpolate), sd, sdg,
-            int(params.missing), check, noise,
-            *out, int(base[span[0]]), counts,
-        )
-        return int(base[span[0]]), n
+    def work() -> None:
+        while (k := next(order)) < len(spans):
+            lo, hi = spans[k]
+            filled[k] = centroid_batch_kernel(
+                mz,
+                intensity,
+                starts,
+                lengths,
+                lo,
+                hi,
+                fparams,
+                iparams,
+                out_f,
+                out_i,
+                int(base[lo]),
+                counts,
+            )
 
-    spans = _chunks(lengths, threads or default_threads())
-    if len(spans) == 1:
-        filled = [run(spans[0])]
-    else:
-        with ThreadPoolExecutor(len(spans)) as pool:
-            filled = list(pool.map(run, spans))
-    if len(filled) == 1:
-        packed = [arr[filled[0][0] : filled[0][0] + filled[0][1]] for arr in out]
-    else:
-        packed = [np.concatenate([arr[a : a + n] for a, n in filled]) for arr in out]
-    return Centroids(*packed), counts
-
-
-def _centroid_one(
-    mz: np.ndarray, intensity: np.ndarray, params: CentroidParams, k: int, noise: np.ndarray
-) -> Centroids:
-    mz = np.ascontiguousarray(mz, dtype=np.float64)
-    intensity = np.ascontiguousarray(intensity, dtype=np.float64)
-    if mz.ndim != 1 or mz.shape != intensity.shape:
-        raise InputError("m/z and intensity arrays differ in length", field=f"spectra[{k}]",
-                         value=f"{mz.shape} vs {intensity.shape}")
-    use_noise = params.min_snr > 0
-    sd = params.spacing_difference or math.inf
-    sdg = params.spacing_difference_gap or math.inf
-    room = count_maxima_kernel(intensity)
-    out_f = np.empty((5, room), dtype=np.float64)
-    out_i = np.empty((2, room), dtype=np.int64)
-    n = spectrum_kernel(
-        mz, intensity, use_noise, float(params.min_snr), float(params.noise_window),
-        int(params.noise_bins), int(params.noise_min_points), bool(params.noise_interpolate),
-        sd, sdg, int(params.missing), not (math.isinf(sd) and math.isinf(sdg)), noise,
-        out_f, out_i,
+    _run_workers(work, workers)
+    if min(filled, default=0) < 0:
+        raise InputError("intensities must be finite", field="intensity")
+    cols = np.concatenate(
+        [np.arange(base[lo], base[lo] + n) for (lo, _), n in zip(spans, filled, strict=True)]
     )
-    if n < 0:
-        raise InputError("intensities must be finite", field=f"spectra[{k}]")
-    return Centroids(*(out_f[r, :n] for r in range(5)), out_i[0, :n], out_i[1, :n])
+    f = out_f[:, cols]
+    i = out_i[:, cols]
+    return Centroids(f[0], f[1], f[2], f[3], f[4], i[0], i[1]), counts
 
 
 def centroid_spectra(
@@ -262,26 +324,52 @@ def centroid_spectra(
 
     The caller decides which spectra are profile data (see :func:`msuite.quant.pick.is_profile`);
     this function centroids whatever it is given. Spectra are shared between ``threads``
-    worker threads (default: all usable CPUs); the kernel releases the GIL.
+    worker threads (default: all usable CPUs; a small batch stays in the calling thread);
+    the kernel releases the GIL.
     """
     params = params or CentroidParams()
     params.validate()
     pairs = [(s.mz, s.intensity) if isinstance(s, Spectrum) else s for s in spectra]
     if not pairs:
         return []
+    fparams, iparams = _pack(params)
+    sizes = [len(p[0]) for p in pairs]
+    longest = max(sizes)
     result: list[Centroids | None] = [None] * len(pairs)
+    order = itertools.count()
+    bins = int(params.noise_bins)
 
-    def run(span: tuple[int, int]) -> None:
-        longest = max(len(pairs[k][0]) for k in range(span[0], span[1]))
-        noise = np.empty(longest if params.min_snr > 0 else 1, dtype=np.float64)
-        for k in range(span[0], span[1]):
-            result[k] = _centroid_one(pairs[k][0], pairs[k][1], params, k, noise)
+    def work() -> None:
+        fwork, iwork, hist, flags, out_f, out_i = _workspace(longest, bins)
+        while (k := next(order)) < len(pairs):
+            mz = np.ascontiguousarray(pairs[k][0], dtype=np.float64)
+            intensity = np.ascontiguousarray(pairs[k][1], dtype=np.float64)
+            if mz.ndim != 1 or mz.shape != intensity.shape:
+                raise InputError(
+                    "m/z and intensity arrays differ in length",
+                    field=f"spectra[{k}]",
+                    value=f"{mz.shape} vs {intensity.shape}",
+                )
+            n = centroid_range_kernel(
+                mz,
+                intensity,
+                0,
+                mz.size,
+                fparams,
+                iparams,
+                fwork,
+                iwork,
+                hist,
+                flags,
+                0,
+                out_f,
+                out_i,
+            )
+            if n < 0:
+                raise InputError("intensities must be finite", field=f"spectra[{k}]")
+            f = out_f[:, :n].copy()
+            i = out_i[:, :n].copy()
+            result[k] = Centroids(f[0], f[1], f[2], f[3], f[4], i[0], i[1])
 
-    lengths = np.fromiter((len(p[0]) for p in pairs), dtype=np.int64, count=len(pairs))
-    spans = _chunks(lengths, threads or default_threads())
-    if len(spans) == 1:
-        run(spans[0])
-    else:
-        with ThreadPoolExecutor(len(spans)) as pool:
-            list(pool.map(run, spans))
+    _run_workers(work, _workers(threads, len(pairs), sum(sizes)))
     return result  # type: ignore[return-value]

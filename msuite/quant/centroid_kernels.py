@@ -3,9 +3,20 @@
 The peak model follows the high-resolution picker of OpenMS (PeakPickerHiRes): a peak core
 is a point higher than both neighbours (with m/z spacing checks); it is extended outwards
 while the intensity keeps falling; a natural cubic spline through the extended points gives
-the apex (root of the spline's first derivative, in closed form) and the height (spline
-maximum); FWHM is interpolated between profile points. Noise is the sliding-window
-histogram median of OpenMS's SignalToNoiseEstimatorMedian.
+the apex and the height (:mod:`.centroid_spline`); FWHM is interpolated between profile
+points. Noise is the sliding-window histogram median of OpenMS's
+SignalToNoiseEstimatorMedian (:mod:`.centroid_noise`), the same point by point.
+
+Work per spectrum: the noise bin size (two vectorised passes), low-bin prefix counts, noise
+bounds per block of ``2**NOISE_SHIFT`` points and from them an S/N flag per point (exact
+noise only for the few points near the threshold); then one branch-free scan collects the
+candidate cores and only those are examined, extended and fitted.
+
+Parameters travel packed (by :mod:`msuite.quant.centroid`): ``fparams`` (float64) and
+``iparams`` (int64), indexed by the ``F_*`` and ``I_*`` constants. Work space travels as
+``fwork`` (float64, ``(WORK_ROWS_F, longest + 1)``), ``iwork`` (int64,
+``(WORK_ROWS_I, longest + 1)``) and ``flags`` (uint8, ``(2, longest + 1)``) so that one
+allocation serves every spectrum of a thread.
 
 Every kernel is a plain function over arrays (``nogil=True, cache=True``) that fills
 preallocated outputs; :mod:`msuite.quant.centroid` validates, allocates and threads them.
@@ -18,266 +29,152 @@ import math
 import numba
 import numpy as np
 
+from msuite.quant.centroid_noise import (
+    low_bin_prefix,
+    median_noise_sliding,
+    noise_bin_size,
+    noise_bounds,
+    point_noise,
+    resolve_flag,
+    snr_flags,
+    snr_flags_exact,
+)
+from msuite.quant.centroid_spline import half_max_left, half_max_right, spline_apex
+
 __all__ = [
+    "F_MIN_SNR",
+    "F_NOISE_EMPTY",
+    "F_SPACING",
+    "F_SPACING_GAP",
+    "F_WINDOW",
+    "I_BINS",
+    "I_CHECK_SPACINGS",
+    "I_INTERPOLATE",
+    "I_MIN_POINTS",
+    "I_MISSING",
+    "I_USE_NOISE",
+    "WORK_ROWS_F",
+    "WORK_ROWS_I",
     "centroid_batch_kernel",
-    "count_maxima_kernel",
-    "noise_kernel",
+    "centroid_range_kernel",
+    "NOISE_SHIFT",
     "pick_kernel",
-    "spectrum_kernel",
 ]
 
 _EPS = 2.220446049250313e-16
 
-
-@numba.njit(nogil=True, cache=True, error_model="numpy")
-def noise_kernel(
-    mz: np.ndarray,
-    intensity: np.ndarray,
-    a: int,
-    b: int,
-    win_len: float,
-    bin_count: int,
-    min_required: int,
-    noise_for_empty: float,
-    interpolate: bool,
-    hist: np.ndarray,
-    out_noise: np.ndarray,
-) -> None:
-    """Fill ``out_noise[a:b]`` with the median-based noise level of each point.
-
-    The noise of a point is the median intensity of the points within ``win_len / 2`` m/z
-    of it, read from a ``bin_count``-bin histogram whose range is mean + 3 SD of the scan.
-    Windows with fewer than ``min_required`` points get ``noise_for_empty``. With
-    ``interpolate`` the median is interpolated inside its bin (OpenMS >= 3.x); without, it
-    is the bin centre (older OpenMS releases).
-    ``hist`` is integer scratch space of at least ``bin_count`` elements.
-    """
-    n = b - a
-    if n <= 0:
-        return
-    mean = 0.0
-    for p in range(a, b):
-        mean += intensity[p]
-    mean /= n
-    var = 0.0
-    for p in range(a, b):
-        d = intensity[p] - mean
-        var += d * d
-    var /= n
-    max_int = mean + math.sqrt(var) * 3.0
-    bin_size = max(1.0, max_int / bin_count)
-    inv = 1.0 / bin_size
-    last = bin_count - 1
-    for q in range(bin_count):
-        hist[q] = 0
-    half = win_len / 2.0
-    left = a
-    right = a
-    count = 0
-    mb = 0  # median bin of the current window
-    below = 0  # points of the window in bins below mb
-    for c in range(a, b):
-        lo_mz = mz[c] - half
-        while mz[left] < lo_mz:
-            q = min(int(intensity[left] * inv), last)
-            hist[q] -= 1
-            below -= q < mb
-            count -= 1
-            left += 1
-        hi_mz = mz[c] + half
-        while right < b and mz[right] <= hi_mz:
-            q = min(int(intensity[right] * inv), last)
-            hist[q] += 1
-            below += q < mb
-            count += 1
-            right += 1
-        if count < min_required:
-            out_noise[c] = noise_for_empty
-            continue
-        # the median bin: the first bin where the cumulative count reaches (count + 1) // 2
-        want = (count + 1) // 2
-        while mb > 0 and below >= want:
-            mb -= 1
-            below -= hist[mb]
-        while mb < last and below + hist[mb] < want:
-            below += hist[mb]
-            mb += 1
-        frac = 0.5
-        if interpolate and hist[mb] > 0:
-            frac = (want - below) / hist[mb]
-        out_noise[c] = max(1.0, (mb + frac) * bin_size)
+F_MIN_SNR, F_WINDOW, F_SPACING, F_SPACING_GAP, F_NOISE_EMPTY = range(5)
+I_USE_NOISE, I_BINS, I_MIN_POINTS, I_INTERPOLATE, I_MISSING, I_CHECK_SPACINGS = range(6)
+WORK_ROWS_F = 2  # noise lower and upper bounds (or the noise itself)
+WORK_ROWS_I = 4  # candidate cores, noise prefix counts, window starts and ends
+NOISE_SHIFT = 4  # blocks of 16 points share noise bounds
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _spline_fit(
-    x: np.ndarray,
-    y: np.ndarray,
-    lo: int,
-    m: int,
-    j0: int,
-    mu: np.ndarray,
-    z: np.ndarray,
-    c: np.ndarray,
-    sb: np.ndarray,
-    sd: np.ndarray,
-) -> None:
-    """Natural cubic spline through ``x[lo:lo+m], y[lo:lo+m]``.
-
-    Solves for every node's curvature (``c``) from the right end down to node ``j0`` and
-    fills the linear (``sb``) and cubic (``sd``) coefficients of segments ``j0`` and
-    ``j0 + 1`` only: the apex search needs no others.
-    """
-    n = m - 1
-    mu[0] = 0.0
-    z[0] = 0.0
-    h_prev = x[lo + 1] - x[lo]
-    for i in range(1, n):
-        p = lo + i
-        h_i = x[p + 1] - x[p]
-        span = h_prev + h_i
-        inv = 1.0 / (2.0 * span - h_prev * mu[i - 1])
-        mu[i] = h_i * inv
-        alpha = 3.0 * (y[p + 1] * h_prev - y[p] * span + y[p - 1] * h_i) / (h_prev * h_i)
-        z[i] = (alpha - h_prev * z[i - 1]) * inv
-        h_prev = h_i
-    c[n] = 0.0
-    for j in range(n - 1, j0 - 1, -1):
-        c[j] = z[j] - mu[j] * c[j + 1]
-    for j in range(j0, min(j0 + 2, n)):
-        h_j = x[lo + j + 1] - x[lo + j]
-        sb[j] = (y[lo + j + 1] - y[lo + j]) / h_j - h_j * (c[j + 1] + 2.0 * c[j]) / 3.0
-        sd[j] = (c[j + 1] - c[j]) / (3.0 * h_j)
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _spline_eval(
-    x: np.ndarray, y: np.ndarray, lo: int, j: int, xv: float,
-    c: np.ndarray, sb: np.ndarray, sd: np.ndarray,
-) -> float:
-    t = xv - x[lo + j]
-    return ((sd[j] * t + c[j]) * t + sb[j]) * t + y[lo + j]
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _spline_deriv(
-    x: np.ndarray, lo: int, j: int, xv: float, c: np.ndarray, sb: np.ndarray, sd: np.ndarray
-) -> float:
-    t = xv - x[lo + j]
-    return (3.0 * sd[j] * t + 2.0 * c[j]) * t + sb[j]
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _segment_max(
-    x0: float, x1: float, j: int, c: np.ndarray, sb: np.ndarray, sd: np.ndarray
-) -> float:
-    """Position of the spline maximum in segment ``j`` (``[x0, x1]``), clamped to the segment."""
-    h = x1 - x0
-    qa = 3.0 * sd[j]
-    qb = 2.0 * c[j]
-    qc = sb[j]
-    if qc <= 0.0:
-        return x0
-    if (qa * h + qb) * h + qc >= 0.0:
-        return x1
-    disc = qb * qb - 4.0 * qa * qc
-    den = -qb + math.sqrt(max(disc, 0.0))
-    if den <= 0.0:
-        return x1
-    return x0 + min(max(2.0 * qc / den, 0.0), h)
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _half_max_left(x: np.ndarray, y: np.ndarray, first: int, p: int, target: float) -> float:
-    """Left half-maximum crossing, linearly interpolated between profile points."""
-    q = p
-    while q > first and y[q] >= target:
-        q -= 1
-    if y[q] >= target:
-        return x[first]
-    return x[q] + (target - y[q]) * (x[q + 1] - x[q]) / (y[q + 1] - y[q])
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy", inline="always")
-def _half_max_right(x: np.ndarray, y: np.ndarray, last: int, p: int, target: float) -> float:
-    """Right half-maximum crossing, linearly interpolated between profile points."""
-    q = p
-    while q < last and y[q] >= target:
-        q += 1
-    if y[q] >= target:
-        return x[last]
-    return x[q] - (target - y[q]) * (x[q] - x[q - 1]) / (y[q - 1] - y[q])
+def _passes(passes: np.ndarray, q: int, mz: np.ndarray, intensity: np.ndarray, ns: tuple) -> bool:
+    """S/N flag of point ``q``; an undecided one (2) is resolved exactly, once."""
+    v = passes[q]
+    if v < 2:
+        return v == 1
+    return resolve_flag(
+        mz,
+        intensity,
+        q,
+        ns[0],
+        ns[1],
+        ns[2],
+        ns[3],
+        ns[4],
+        ns[5],
+        ns[6],
+        ns[7],
+        ns[8],
+        ns[9],
+        passes,
+    )
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
 def pick_kernel(
     mz: np.ndarray,
     intensity: np.ndarray,
-    noise: np.ndarray,
-    a: int,
-    b: int,
+    passes: np.ndarray,
     use_noise: bool,
-    min_snr: float,
-    spacing_difference: float,
-    spacing_difference_gap: float,
-    missing: int,
-    check_spacings: bool,
+    ns: tuple,
+    mask: np.ndarray,
+    fparams: np.ndarray,
+    iparams: np.ndarray,
+    cand: np.ndarray,
     o: int,
-    out_mz: np.ndarray,
-    out_height: np.ndarray,
-    out_area: np.ndarray,
-    out_fwhm: np.ndarray,
-    out_snr: np.ndarray,
-    out_lo: np.ndarray,
-    out_hi: np.ndarray,
-    scratch: np.ndarray,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
 ) -> int:
-    """Centroid the profile points ``a:b``; write peaks from ``out_*[o]`` on; return their count.
+    """Centroid one profile spectrum; write peaks from column ``o`` on; return their count.
 
-    ``noise`` holds the noise level of each point (read only when ``use_noise``);
-    ``spacing_difference``/``spacing_difference_gap`` may be ``inf`` to disable a check.
-    ``out_lo``/``out_hi`` receive the first/last profile index (absolute) of each peak.
-    ``scratch`` is ``(6, k)`` float64 work space for the spline (grown when a peak has
-    ``k`` points or more).
+    ``passes[q]`` tells whether point ``q`` passes the S/N threshold (read only when
+    ``use_noise``): 1 yes, 0 no, 2 to be resolved (once) by
+    :func:`~msuite.quant.centroid_noise.resolve_flag` with the arguments ``ns``. ``mask``
+    (uint8) and ``cand`` (integer) are work space of at least ``n`` elements; on return
+    ``cand[:count]`` holds the core index of each peak. ``out_f`` rows 0-3 receive m/z,
+    height, area and FWHM (row 4, S/N, is NaN) and ``out_i`` rows the first and last
+    profile index of each peak.
     """
-    n = b - a
+    n = mz.size
     if n < 5:
         return 0
-    mu = scratch[1]
-    z = scratch[2]
-    c = scratch[3]
-    sb = scratch[4]
-    sd = scratch[5]
+    check_spacings = iparams[I_CHECK_SPACINGS] != 0
+    missing = iparams[I_MISSING]
+    spacing = fparams[F_SPACING]
+    spacing_gap = fparams[F_SPACING_GAP]
+    # candidate cores: higher than both neighbours, neighbours not zero, core not known to
+    # fail S/N; a vectorised mask over views indexed from 0, then a branch-free compaction
+    centre = intensity[2 : n - 2]
+    left = intensity[1 : n - 3]
+    right = intensity[3 : n - 1]
+    core = mask[2 : n - 2]
+    if use_noise:
+        core_snr = passes[2 : n - 2]
+        for k in range(n - 4):
+            ci = centre[k]
+            li = left[k]
+            ri = right[k]
+            core[k] = (
+                (ci > li) & (ci > ri) & (abs(li) >= _EPS) & (abs(ri) >= _EPS) & (core_snr[k] != 0)
+            )
+    else:
+        for k in range(n - 4):
+            ci = centre[k]
+            li = left[k]
+            ri = right[k]
+            core[k] = (ci > li) & (ci > ri) & (abs(li) >= _EPS) & (abs(ri) >= _EPS)
+    n_cand = 0
+    for k in range(n - 4):
+        cand[n_cand] = k + 2
+        n_cand += core[k]
     count = 0
-    i = 2
-    while i < n - 2:
-        p = a + i
-        ci = intensity[p]
+    resume = 2  # the first index not yet consumed by a peak or an oscillation
+    for t in range(n_cand):
+        p = cand[t]
+        if p < resume:
+            continue
+        if use_noise and not (
+            _passes(passes, p, mz, intensity, ns)
+            and _passes(passes, p - 1, mz, intensity, ns)
+            and _passes(passes, p + 1, mz, intensity, ns)
+        ):
+            continue
         li = intensity[p - 1]
         ri = intensity[p + 1]
-        # cheapest test first: most points are not local maxima
-        if not (ci > li and ci > ri) or abs(li) < _EPS or abs(ri) < _EPS:
-            i += 1
-            continue
         cm = mz[p]
         lm = mz[p - 1]
         rm = mz[p + 1]
-        l2c = 0.0
-        c2r = 0.0
         ms = 0.0
         if check_spacings:
             l2c = cm - lm
             c2r = rm - cm
             ms = min(l2c, c2r)
-            if not (l2c < spacing_difference * ms and c2r < spacing_difference * ms):
-                i += 1
+            if not (l2c < spacing * ms and c2r < spacing * ms):
                 continue
-        if use_noise and not (
-            ci >= min_snr * noise[p]
-            and li >= min_snr * noise[p - 1]
-            and ri >= min_snr * noise[p + 1]
-        ):
-            i += 1
-            continue
         # a core flanked by higher satellites is an oscillation, not a peak
         if (
             li < intensity[p - 2]
@@ -285,96 +182,231 @@ def pick_kernel(
             and (
                 not use_noise
                 or (
-                    intensity[p - 2] >= min_snr * noise[p - 2]
-                    and intensity[p + 2] >= min_snr * noise[p + 2]
+                    _passes(passes, p - 2, mz, intensity, ns)
+                    and _passes(passes, p + 2, mz, intensity, ns)
                 )
             )
             and (
                 not check_spacings
-                or (
-                    lm - mz[p - 2] < spacing_difference * ms
-                    and mz[p + 2] - rm < spacing_difference * ms
-                )
+                or (lm - mz[p - 2] < spacing * ms and mz[p + 2] - rm < spacing * ms)
             )
         ):
-            i += 2
+            resume = p + 2
             continue
-        # extend to the left
+        # extend to the left (the area, trapezoids of the peak's points, grows on the way)
+        ci = intensity[p]
+        area = 0.5 * ((li + ci) * (cm - lm) + (ci + ri) * (rm - cm))
         first = p - 1
-        k = 2
+        q = p - 2
         prev_zero = False
         miss = 0
         while (
-            k <= i
+            q >= 0
             and not prev_zero
             and miss <= missing
-            and intensity[p - k] <= intensity[first]
-            and (not check_spacings or mz[first] - mz[p - k] < spacing_difference_gap * ms)
+            and intensity[q] <= intensity[first]
+            and (not check_spacings or mz[first] - mz[q] < spacing_gap * ms)
         ):
-            q = p - k
-            if (not use_noise or intensity[q] >= min_snr * noise[q]) and (
-                not check_spacings or mz[first] - mz[q] < spacing_difference * ms
+            if (not use_noise or _passes(passes, q, mz, intensity, ns)) and (
+                not check_spacings or mz[first] - mz[q] < spacing * ms
             ):
-                first = q
+                ok = True
             else:
                 miss += 1
-                if miss <= missing:
-                    first = q
+                ok = miss <= missing
+            if ok:  # the peak takes q: its trapezoid joins the area
+                area += 0.5 * (intensity[q] + intensity[first]) * (mz[first] - mz[q])
+                first = q
             prev_zero = intensity[q] == 0.0
-            k += 1
+            q -= 1
         # extend to the right
         last = p + 1
-        k = 2
+        q = p + 2
         prev_zero = False
         miss = 0
         while (
-            i + k < n
+            q < n
             and not prev_zero
             and miss <= missing
-            and intensity[p + k] <= intensity[last]
-            and (not check_spacings or mz[p + k] - mz[last] < spacing_difference_gap * ms)
+            and intensity[q] <= intensity[last]
+            and (not check_spacings or mz[q] - mz[last] < spacing_gap * ms)
         ):
-            q = p + k
-            if (not use_noise or intensity[q] >= min_snr * noise[q]) and (
-                not check_spacings or mz[q] - mz[last] < spacing_difference * ms
+            if (not use_noise or _passes(passes, q, mz, intensity, ns)) and (
+                not check_spacings or mz[q] - mz[last] < spacing * ms
             ):
-                last = q
+                ok = True
             else:
                 miss += 1
-                if miss <= missing:
-                    last = q
+                ok = miss <= missing
+            if ok:
+                area += 0.5 * (intensity[last] + intensity[q]) * (mz[q] - mz[last])
+                last = q
             prev_zero = intensity[q] == 0.0
-            k += 1
-        m = last - first + 1
-        if m + 1 > mu.size:  # a wider peak than any before: grow the work space
-            scratch = np.empty((6, 2 * (m + 1)), dtype=np.float64)
-            mu = scratch[1]
-            z = scratch[2]
-            c = scratch[3]
-            sb = scratch[4]
-            sd = scratch[5]
-        jl = p - 1 - first  # segment ending at the core point
-        _spline_fit(mz, intensity, first, m, jl, mu, z, c, sb, sd)
-        # apex: root of the spline's first derivative next to the core point
-        j = jl + 1 if _spline_deriv(mz, first, jl + 1, cm, c, sb, sd) > 0.0 else jl
-        apex = _segment_max(mz[first + j], mz[first + j + 1], j, c, sb, sd)
-        height = _spline_eval(mz, intensity, first, j, apex, c, sb, sd)
+            q += 1
+        resume = q  # OpenMS goes on after the last point its right extension looked at
+        apex, height = spline_apex(mz, intensity, first, last, p)
         half = 0.5 * height
-        fl = _half_max_left(mz, intensity, first, p, half)
-        fr = _half_max_right(mz, intensity, last, p, half)
-        area = 0.0
-        for q in range(first, last):
-            area += 0.5 * (intensity[q] + intensity[q + 1]) * (mz[q + 1] - mz[q])
+        fl = half_max_left(mz, intensity, first, p, half)
+        fr = half_max_right(mz, intensity, last, p, half)
         w = o + count
-        out_mz[w] = apex
-        out_height[w] = height
-        out_area[w] = area
-        out_fwhm[w] = fr - fl
-        out_snr[w] = height / noise[p] if use_noise else math.nan
-        out_lo[w] = first
-        out_hi[w] = last
+        out_f[0, w] = apex
+        out_f[1, w] = height
+        out_f[2, w] = area
+        out_f[3, w] = fr - fl
+        out_f[4, w] = math.nan
+        out_i[0, w] = first
+        out_i[1, w] = last
+        cand[count] = p  # count <= t: entries before t are consumed
         count += 1
-        i += k
+    return count
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
+def _all_finite(intensity: np.ndarray) -> bool:
+    total = 0.0
+    for p in range(intensity.size):  # x * 0 is NaN for an infinite or NaN x
+        total += intensity[p] * 0.0
+    return total == 0.0
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def centroid_range_kernel(
+    mz: np.ndarray,
+    intensity: np.ndarray,
+    a: int,
+    b: int,
+    fparams: np.ndarray,
+    iparams: np.ndarray,
+    fwork: np.ndarray,
+    iwork: np.ndarray,
+    hist: np.ndarray,
+    flags: np.ndarray,
+    o: int,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
+) -> int:
+    """Noise estimate and peak picking of the profile points ``a:b`` (one spectrum).
+
+    Writes the peaks from column ``o`` of ``out_f``/``out_i`` on (room for
+    ``(b - a) // 2 + 1`` peaks is enough: cores are never adjacent) and returns their
+    number, or -1 when an intensity is not finite; the peaks' first/last indices count
+    from ``a``. ``fwork``/``iwork`` have at least ``b - a + 1`` columns and ``hist`` at
+    least ``iparams[I_BINS]`` elements, ``flags`` (uint8) two rows of at least ``b - a``.
+    """
+    mz = mz[a:b]
+    intensity = intensity[a:b]
+    n = b - a
+    use_noise = iparams[I_USE_NOISE] != 0 and n > 0
+    prefix = iwork[1]
+    win_lo = iwork[2]
+    win_hi = iwork[3]
+    if not use_noise:
+        if not _all_finite(intensity):
+            return -1
+        ns = (1.0, 1.0, 1.0, 1, 1.0, False, prefix, NOISE_SHIFT, win_lo, win_hi)
+        return pick_kernel(
+            mz,
+            intensity,
+            flags[0],
+            False,
+            ns,
+            flags[1],
+            fparams,
+            iparams,
+            iwork[0],
+            o,
+            out_f,
+            out_i,
+        )
+    bins = iparams[I_BINS]
+    bin_size = noise_bin_size(intensity, bins)
+    if math.isnan(bin_size):
+        return -1
+    min_snr = fparams[F_MIN_SNR]
+    win_len = fparams[F_WINDOW]
+    min_points = iparams[I_MIN_POINTS]
+    empty = fparams[F_NOISE_EMPTY]
+    interpolate = iparams[I_INTERPOLATE] != 0
+    bounded = low_bin_prefix(intensity, bin_size, bins, prefix) and noise_bounds(
+        mz,
+        bin_size,
+        win_len,
+        min_points,
+        empty,
+        interpolate,
+        prefix,
+        NOISE_SHIFT,
+        win_lo,
+        win_hi,
+        fwork[0],
+        fwork[1],
+    )
+    if bounded:
+        snr_flags(
+            mz,
+            intensity,
+            min_snr,
+            bin_size,
+            win_len,
+            min_points,
+            empty,
+            interpolate,
+            prefix,
+            NOISE_SHIFT,
+            win_lo,
+            win_hi,
+            fwork[0],
+            fwork[1],
+            flags[0],
+        )
+    else:  # a median above the lowest bins: the exact noise of every point
+        median_noise_sliding(
+            mz,
+            intensity,
+            bin_size,
+            bins,
+            win_len,
+            min_points,
+            empty,
+            interpolate,
+            hist,
+            fwork[0],
+        )
+        snr_flags_exact(intensity, fwork[0], min_snr, flags[0])
+    ns = (
+        min_snr,
+        bin_size,
+        win_len,
+        min_points,
+        empty,
+        interpolate,
+        prefix,
+        NOISE_SHIFT,
+        win_lo,
+        win_hi,
+    )
+    count = pick_kernel(
+        mz, intensity, flags[0], True, ns, flags[1], fparams, iparams, iwork[0], o, out_f, out_i
+    )
+    for k in range(count):  # S/N of each peak: height over the noise at its core
+        p = iwork[0, k]
+        if bounded:
+            noise = point_noise(
+                mz,
+                p,
+                bin_size,
+                win_len,
+                min_points,
+                empty,
+                interpolate,
+                prefix,
+                NOISE_SHIFT,
+                win_lo,
+                win_hi,
+            )
+        else:
+            noise = fwork[0, p]
+        out_f[4, o + k] = out_f[1, o + k] / noise
     return count
 
 
@@ -386,101 +418,50 @@ def centroid_batch_kernel(
     lengths: np.ndarray,
     s_lo: int,
     s_hi: int,
-    use_noise: bool,
-    min_snr: float,
-    win_len: float,
-    bin_count: int,
-    min_required: int,
-    interpolate: bool,
-    spacing_difference: float,
-    spacing_difference_gap: float,
-    missing: int,
-    check_spacings: bool,
-    noise: np.ndarray,
-    out_mz: np.ndarray,
-    out_height: np.ndarray,
-    out_area: np.ndarray,
-    out_fwhm: np.ndarray,
-    out_snr: np.ndarray,
-    out_lo: np.ndarray,
-    out_hi: np.ndarray,
+    fparams: np.ndarray,
+    iparams: np.ndarray,
+    out_f: np.ndarray,
+    out_i: np.ndarray,
     out_start: int,
     counts: np.ndarray,
 ) -> int:
     """Centroid spectra ``s_lo:s_hi`` of concatenated arrays; return the number of peaks.
 
-    The peaks of the spectra are written one after another from ``out_*[out_start]`` on
-    (room for ``lengths[s] // 2 + 1`` peaks per spectrum is enough: cores are never
-    adjacent) and the number of each spectrum's peaks into ``counts[s]``. ``noise`` (same
-    length as ``mz``) receives the noise level of each point when ``use_noise``.
+    The peaks of the spectra are written one after another from column ``out_start`` on
+    (room for ``lengths[s] // 2 + 1`` peaks per spectrum is enough) and the number of each
+    spectrum's peaks into ``counts[s]``; ``out_i`` holds indices into the concatenated
+    arrays. Returns -1 when an intensity is not finite.
     """
-    scratch = np.empty((6, 64), dtype=np.float64)  # row 0 unused
-    hist = np.zeros(max(bin_count, 1), dtype=np.int64)
+    longest = 0
+    for s in range(s_lo, s_hi):
+        longest = max(longest, lengths[s])
+    fwork = np.empty((WORK_ROWS_F, longest + 1), dtype=np.float64)
+    iwork = np.empty((WORK_ROWS_I, longest + 1), dtype=np.int64)
+    hist = np.zeros(max(iparams[I_BINS], 1), dtype=np.int64)
+    flags = np.empty((2, longest + 1), dtype=np.uint8)
     w = out_start
     for s in range(s_lo, s_hi):
         a = starts[s]
-        b = a + lengths[s]
-        if use_noise:
-            noise_kernel(
-                mz, intensity, a, b, win_len, bin_count, min_required, 1e20, interpolate, hist,
-                noise,
-            )
-        counts[s] = pick_kernel(
-            mz, intensity, noise, a, b, use_noise, min_snr, spacing_difference,
-            spacing_difference_gap, missing, check_spacings, w, out_mz, out_height,
-            out_area, out_fwhm, out_snr, out_lo, out_hi, scratch,
+        k = centroid_range_kernel(
+            mz,
+            intensity,
+            a,
+            a + lengths[s],
+            fparams,
+            iparams,
+            fwork,
+            iwork,
+            hist,
+            flags,
+            w,
+            out_f,
+            out_i,
         )
-        w += counts[s]
-    return w - out_start
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy")
-def spectrum_kernel(
-    mz: np.ndarray,
-    intensity: np.ndarray,
-    use_noise: bool,
-    min_snr: float,
-    win_len: float,
-    bin_count: int,
-    min_required: int,
-    interpolate: bool,
-    spacing_difference: float,
-    spacing_difference_gap: float,
-    missing: int,
-    check_spacings: bool,
-    noise: np.ndarray,
-    out_f: np.ndarray,
-    out_i: np.ndarray,
-) -> int:
-    """Centroid one spectrum; return its number of peaks, or -1 for a non-finite intensity.
-
-    ``out_f`` is ``(5, k)`` (m/z, height, area, FWHM, S/N) and ``out_i`` ``(2, k)`` (first
-    and last profile index), ``k`` at least :func:`count_maxima_kernel` of the intensities;
-    ``noise`` has at least ``n`` elements when ``use_noise``.
-    """
-    n = mz.size
-    for p in range(n):
-        if not math.isfinite(intensity[p]):
+        if k < 0:
             return -1
-    scratch = np.empty((6, 64), dtype=np.float64)  # row 0 unused
-    if use_noise:
-        hist = np.zeros(max(bin_count, 1), dtype=np.int64)
-        noise_kernel(
-            mz, intensity, 0, n, win_len, bin_count, min_required, 1e20, interpolate, hist,
-            noise,
-        )
-    return pick_kernel(
-        mz, intensity, noise, 0, n, use_noise, min_snr, spacing_difference,
-        spacing_difference_gap, missing, check_spacings, 0, out_f[0], out_f[1], out_f[2],
-        out_f[3], out_f[4], out_i[0], out_i[1], scratch,
-    )
-
-
-@numba.njit(nogil=True, cache=True, error_model="numpy")
-def count_maxima_kernel(intensity: np.ndarray) -> int:
-    """Number of points higher than both neighbours: a bound on the peaks of a spectrum."""
-    count = 0
-    for p in range(1, intensity.size - 1):
-        if intensity[p] > intensity[p - 1] and intensity[p] > intensity[p + 1]:
-            count += 1
-    return count
+        for r in range(w, w + k):
+            out_i[0, r] += a
+            out_i[1, r] += a
+        counts[s] = k
+        w += k
+    return w - out_start

@@ -31,10 +31,16 @@ def gaussian_profile(
 
 
 def test_matches_peakpickerhires_reference(testdata: Path) -> None:
-    inp = [s for s in read_spectra(testdata / PROFILE_DIR / "PeakPickerHiRes_input.mzML")
-           if s.ms_level == 1]
-    ref = [s for s in read_spectra(testdata / PROFILE_DIR / "PeakPickerHiRes_output.mzML")
-           if s.ms_level == 1]
+    inp = [
+        s
+        for s in read_spectra(testdata / PROFILE_DIR / "PeakPickerHiRes_input.mzML")
+        if s.ms_level == 1
+    ]
+    ref = [
+        s
+        for s in read_spectra(testdata / PROFILE_DIR / "PeakPickerHiRes_output.mzML")
+        if s.ms_level == 1
+    ]
     assert len(inp) == len(ref) == 2
     peaks = centroid_spectra(inp, REFERENCE_PARAMS)
     matched = total = 0
@@ -48,8 +54,11 @@ def test_matches_peakpickerhires_reference(testdata: Path) -> None:
 
 
 def test_reference_snr_and_fwhm_are_sane(testdata: Path) -> None:
-    inp = [s for s in read_spectra(testdata / PROFILE_DIR / "PeakPickerHiRes_input.mzML")
-           if s.ms_level == 1]
+    inp = [
+        s
+        for s in read_spectra(testdata / PROFILE_DIR / "PeakPickerHiRes_input.mzML")
+        if s.ms_level == 1
+    ]
     (peaks,) = centroid_spectra(inp[:1], REFERENCE_PARAMS)
     assert np.all(peaks.snr >= 1.0)
     assert np.all(peaks.fwhm > 0)
@@ -69,15 +78,17 @@ def test_gaussian_truth_recovered() -> None:
     np.testing.assert_allclose(peaks.height, heights, rtol=0.01)
     np.testing.assert_allclose(peaks.fwhm, 0.01, rtol=0.05)
     sigma = 0.01 / 2.3548
-    np.testing.assert_allclose(peaks.area, np.array(heights) * sigma * math.sqrt(2 * math.pi),
-                               rtol=0.02)
+    np.testing.assert_allclose(
+        peaks.area, np.array(heights) * sigma * math.sqrt(2 * math.pi), rtol=0.02
+    )
     assert np.all(np.isnan(peaks.snr))  # no noise estimate asked for
 
 
 def test_snr_from_median_noise() -> None:
     rng = np.random.default_rng(7)
-    mz, inten = gaussian_profile([400.0, 450.0], [5e4, 2e2], fwhm=0.01, step=0.002,
-                                 lo=350.0, hi=500.0)
+    mz, inten = gaussian_profile(
+        [400.0, 450.0], [5e4, 2e2], fwhm=0.01, step=0.002, lo=350.0, hi=500.0
+    )
     inten = inten + rng.uniform(50.0, 150.0, inten.size)  # median noise ~100
     (peaks,) = centroid_spectra([(mz, inten)], CentroidParams(min_snr=3.0))
     strong = np.argmin(np.abs(peaks.mz - 400.0))
@@ -102,8 +113,12 @@ def test_edge_cases() -> None:
     (peaks,) = centroid_spectra([(np.array([1.0, 2.0, 3.0]), np.array([0.0, 5.0, 0.0]))])
     assert len(peaks) == 0
     mz, inten = gaussian_profile([200.0], [1e3], 0.01, 0.002, 199.9, 200.1)
-    c, counts = centroid_arrays(np.concatenate([mz, mz]), np.concatenate([inten, inten]),
-                                np.array([0, mz.size]), np.array([mz.size, mz.size]))
+    c, counts = centroid_arrays(
+        np.concatenate([mz, mz]),
+        np.concatenate([inten, inten]),
+        np.array([0, mz.size]),
+        np.array([mz.size, mz.size]),
+    )
     assert counts.tolist() == [1, 1]
     assert c.first.tolist() == [c.first[0], c.first[0] + mz.size]
 
@@ -166,7 +181,10 @@ def test_concatenated_and_per_spectrum_paths_agree(testdata: Path) -> None:
     joined, counts = centroid_arrays(
         np.concatenate([s.mz for s in spectra]),
         np.concatenate([s.intensity for s in spectra]),
-        starts, lengths, params, threads=2,
+        starts,
+        lengths,
+        params,
+        threads=2,
     )
     single = centroid_spectra(spectra, params, threads=1)
     assert counts.tolist() == [len(c) for c in single]
