@@ -1,4 +1,4 @@
-"""Quantification sub-commands of the ``msuite`` command (``msuite pick``)."""
+"""Quantification sub-commands of the ``msuite`` command (``msuite pick``, ``msuite quant``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from msuite.quant.centroid import CentroidParams
 from msuite.quant.pick import ASSUME_CHOICES, pick_file
 
-__all__ = ["add_quant_commands", "cmd_pick"]
+__all__ = ["add_quant_commands", "cmd_pick", "cmd_quant"]
 
 
 def cmd_pick(args: argparse.Namespace) -> int:
@@ -16,9 +16,7 @@ def cmd_pick(args: argparse.Namespace) -> int:
 
     Returns the exit status; bad input raises :class:`~msuite.core.errors.MSuiteError`.
     """
-    params = CentroidParams(
-        min_snr=args.min_snr, noise_interpolate=not args.noise_bin_centre
-    )
+    params = CentroidParams(min_snr=args.min_snr, noise_interpolate=not args.noise_bin_centre)
     params.validate()
     report = pick_file(
         args.input,
@@ -37,8 +35,155 @@ def cmd_pick(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quant(args: argparse.Namespace) -> int:
+    """Run ``msuite quant``: targets, per-run quantification, then every result file at once.
+
+    Returns the exit status; bad input raises :class:`~msuite.core.errors.MSuiteError` before
+    anything is written.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    from msuite.quant.quantify import QuantParams, quantify_runs
+    from msuite.quant.results import load_calibration, write_results
+    from msuite.quant.targets import load_targets
+
+    params = QuantParams(
+        rt_window_min=args.rt_window,
+        mz_tolerance=args.mz_tolerance,
+        ppm=args.ppm,
+        integration=args.integration,
+        min_snr=args.min_snr,
+        smoothing_window=args.smoothing_window,
+    )
+    params.validate()
+    targets = load_targets(transitions=args.transitions, method=args.method)
+    curves = load_calibration(args.calibration) if args.calibration else {}
+    bar = tqdm(
+        total=len(args.runs),
+        desc="quantifying",
+        unit="run",
+        disable=None,
+        file=sys.stderr,
+        leave=False,
+    )
+    try:
+        results = quantify_runs(
+            args.runs,
+            targets.groups,
+            params,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=bar.update,
+            timeout_s=args.connect_timeout,
+        )
+    finally:
+        bar.close()
+    summary = write_results(
+        args.out,
+        results,
+        targets,
+        params,
+        curves=curves,
+        rollup=args.rollup,
+        command=" ".join(sys.argv),
+    )
+    print(summary)
+    return 0
+
+
+def _quant_arguments(q: argparse.ArgumentParser) -> None:
+    # the choices of QuantParams.integration, spelled out so that building the parser does
+    # not import the quantification modules (scipy, numba) for every msuite command
+    q.add_argument("runs", nargs="+", metavar="RUN", help="runs (.mzML, .mzML.gz, .mzMLb, .h5)")
+    src = q.add_mutually_exclusive_group(required=True)
+    src.add_argument("--method", metavar="M", help="an msuite method (.toml)")
+    src.add_argument(
+        "--transitions",
+        metavar="FILE",
+        help="transition list: Skyline CSV, TraML, OpenMS TraML-CSV/TSV, ...",
+    )
+    q.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    q.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        default=None,
+        help="run on this Dask distributed scheduler instead of local processes",
+    )
+    q.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="seconds allowed to reach the scheduler (default 30)",
+    )
+    q.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: CPUs); runs are spread over them, and a "
+        "single run shares its peak groups between them",
+    )
+    q.add_argument(
+        "--rt-window",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="full width (minutes) of the peak search window around each target's "
+        "expected RT (default: whole trace)",
+    )
+    q.add_argument(
+        "--mz-tolerance",
+        type=float,
+        default=0.055,
+        metavar="MZ",
+        help="Q1/Q3 match tolerance for SRM chromatograms, m/z (default 0.055)",
+    )
+    q.add_argument(
+        "--ppm",
+        type=float,
+        default=10.0,
+        help="XIC half-width in ppm for PRM/full-scan runs (default 10)",
+    )
+    q.add_argument(
+        "--integration",
+        choices=("auto", "fixed"),
+        default="auto",
+        help="auto: search the peak; fixed: integrate each target's RT window "
+        "from the list (default auto)",
+    )
+    q.add_argument(
+        "--min-snr",
+        type=float,
+        default=3.0,
+        metavar="X",
+        help="minimal S/N of a candidate peak (default 3)",
+    )
+    q.add_argument(
+        "--smoothing-window",
+        type=int,
+        default=7,
+        metavar="POINTS",
+        help="Savitzky-Golay window in points; 0 disables (default 7)",
+    )
+    q.add_argument(
+        "--calibration",
+        metavar="JSON",
+        default=None,
+        help='calibration curves {"curves": {TARGET: {"coefficients": [c0, c1]}}}',
+    )
+    q.add_argument(
+        "--rollup",
+        choices=("median", "mean", "top3"),
+        default="median",
+        help="protein roll-up of peptide values (default median)",
+    )
+
+
 def add_quant_commands(subparsers: Any) -> None:
-    """Register ``pick`` on an ``argparse`` sub-parsers object."""
+    """Register ``pick`` and ``quant`` on an ``argparse`` sub-parsers object."""
     from msuite.io.runfile.compression import COMPRESSIONS, DEFAULT_COMPRESSION
 
     p = subparsers.add_parser(
@@ -54,24 +199,48 @@ def add_quant_commands(subparsers: Any) -> None:
     p.add_argument("input", help="input file (.h5, .mzML, .mzML.gz, .mzMLb)")
     p.add_argument("output", help="output file; format chosen by extension")
     p.add_argument(
-        "--ms-levels", type=int, nargs="+", default=None, metavar="LEVEL",
+        "--ms-levels",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="LEVEL",
         help="MS levels to centroid (default: all); other spectra pass through",
     )
     p.add_argument(
-        "--assume", choices=ASSUME_CHOICES, default=None,
+        "--assume",
+        choices=ASSUME_CHOICES,
+        default=None,
         help="peak mode of spectra whose file does not state it (default: refuse them)",
     )
     p.add_argument(
-        "--min-snr", type=float, default=0.0,
+        "--min-snr",
+        type=float,
+        default=0.0,
         help="minimal signal-to-noise of a peak; 0 disables noise estimation (default 0)",
     )
     p.add_argument(
-        "--noise-bin-centre", action="store_true",
+        "--noise-bin-centre",
+        action="store_true",
         help="take the noise median at its histogram bin centre (OpenMS releases to 2024)",
     )
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all CPUs)")
     p.add_argument(
-        "--compression", choices=COMPRESSIONS, default=DEFAULT_COMPRESSION,
+        "--compression",
+        choices=COMPRESSIONS,
+        default=DEFAULT_COMPRESSION,
         help="run-file compression (default %(default)s)",
     )
     p.set_defaults(func=cmd_pick)
+
+    q = subparsers.add_parser(
+        "quant",
+        help="quantify targeted runs (SRM/PRM) against a method or transition list",
+        description=(
+            "Find every transition's trace in each run, pick one peak group per peptide "
+            "precursor (with its heavy standard) or compound (with its internal standard), "
+            "integrate, and write DIR/transitions.csv, peptides.csv, proteins.csv, "
+            "compounds.csv, mzTab and parameters.json (all or nothing)."
+        ),
+    )
+    _quant_arguments(q)
+    q.set_defaults(func=cmd_quant)

@@ -1,0 +1,505 @@
+"""Quantify runs: find every target's traces, pick one peak group per target group, integrate.
+
+:func:`quantify_run` is the per-run work function (a plain top-level function of picklable
+arguments, so it runs the same in a local process pool and on a Dask distributed cluster);
+:func:`quantify_runs` farms the runs out. Each run gives one row per transition (the columns
+of :data:`msuite.quant.results.TRANSITION_COLUMNS`): a target whose trace is missing or whose
+group has no peak gets a row with ``found = False`` and a ``note`` saying why, never an
+exception.
+
+Units in the rows: retention times (``rt``, ``rt_left``, ``rt_right``, ``apex_rt``,
+``expected_rt``) and ``fwhm`` in **minutes**, as vendor software and Skyline show them; areas in
+intensity x seconds (trapezoid over the raw points, linearly interpolated at the shared
+boundaries); ``area`` is above the Skyline background (``background`` = lower boundary
+intensity x width, reported beside it), as Skyline reports "Area" and "Background".
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from msuite.core.errors import InputError, MSuiteError
+from msuite.quant.chrom_peaks import ChromPeakParams
+from msuite.quant.peak_groups import PeakGroup, PeakGroupParams, pick_peak_group
+from msuite.quant.targets import TargetGroup
+from msuite.quant.trace_match import MatchedTrace, find_traces, read_run
+
+__all__ = [
+    "INTEGRATION_CHOICES",
+    "QuantParams",
+    "RunResult",
+    "quantify_run",
+    "quantify_runs",
+]
+
+#: ``auto``: search the peak; ``fixed``: integrate the list's per-target RT window
+INTEGRATION_CHOICES = ("auto", "fixed")
+
+
+@dataclass(frozen=True, slots=True)
+class QuantParams:
+    """Everything that decides a number in the results (written to parameters.json).
+
+    Attributes
+    ----------
+    rt_window_min
+        Full width (minutes) of the RT search window centred on a target's expected RT;
+        None searches the whole trace. Targets without an expected RT are searched whole.
+    mz_tolerance
+        Largest Q1/Q3 deviation (m/z) of an SRM chromatogram from its target.
+    ppm
+        XIC half-width (ppm) for PRM/full-scan runs.
+    integration
+        ``auto`` or ``fixed`` (the list's window ``expected RT +- window/2``; groups whose list
+        gives no window fall back to ``auto`` and say so in their rows' ``integration``).
+    min_snr
+        Minimal S/N of a candidate peak (single-trace picking, see ChromPeakParams).
+    smoothing_window, smoothing_order
+        Savitzky-Golay smoothing of the traces (points, polynomial order).
+    boundary_fraction
+        A boundary walk stops where the smoothed trace falls to this fraction of the apex.
+    min_points
+        Fewest points across a candidate peak.
+    """
+
+    rt_window_min: float | None = None
+    mz_tolerance: float = 0.055
+    ppm: float = 10.0
+    integration: str = "auto"
+    min_snr: float = 3.0
+    smoothing_window: int = 7
+    smoothing_order: int = 2
+    boundary_fraction: float = 0.01
+    min_points: int = 3
+
+    def validate(self) -> None:
+        """Raise :class:`InputError` naming the first bad parameter."""
+        if self.integration not in INTEGRATION_CHOICES:
+            raise InputError(
+                "unknown integration",
+                field="--integration",
+                value=self.integration,
+                allowed=", ".join(INTEGRATION_CHOICES),
+            )
+        if self.rt_window_min is not None and not (
+            math.isfinite(self.rt_window_min) and self.rt_window_min > 0
+        ):
+            raise InputError(
+                "must be a number of minutes > 0", field="--rt-window", value=self.rt_window_min
+            )
+        if not (math.isfinite(self.mz_tolerance) and self.mz_tolerance >= 0):
+            raise InputError(
+                "must be a finite number >= 0", field="--mz-tolerance", value=self.mz_tolerance
+            )
+        if not (math.isfinite(self.ppm) and self.ppm > 0):
+            raise InputError("must be a finite number > 0", field="--ppm", value=self.ppm)
+        if not (math.isfinite(self.min_snr) and self.min_snr >= 0):
+            raise InputError("must be a finite number >= 0", field="--min-snr", value=self.min_snr)
+        self.peak_group_params().validate()
+
+    def peak_group_params(self) -> PeakGroupParams:
+        """The peak-group picking parameters these settings give."""
+        chrom = ChromPeakParams(
+            window=self.smoothing_window,
+            order=self.smoothing_order,
+            min_snr=self.min_snr,
+            boundary_fraction=self.boundary_fraction,
+            min_points=self.min_points,
+        )
+        half = None if self.rt_window_min is None else self.rt_window_min * 60.0 / 2.0
+        return PeakGroupParams(chrom=chrom, rt_window_s=half)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All parameters, including the full peak-group settings, as plain values."""
+        out = asdict(self)
+        pg = self.peak_group_params()
+        out["peak_group"] = {
+            name: getattr(pg, name) for name in pg.__dataclass_fields__ if name != "chrom"
+        }
+        out["peak_group"]["chrom"] = asdict(pg.chrom)
+        out["units"] = {
+            "rt": "min",
+            "fwhm": "min",
+            "area": "intensity x s, above background",
+            "background": "intensity x s",
+            "mz_tolerance": "m/z",
+            "rt_window_min": "min",
+        }
+        return out
+
+
+@dataclass(slots=True)
+class RunResult:
+    """One run's transition rows (dicts keyed by ``results.TRANSITION_COLUMNS``)."""
+
+    run: str
+    path: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_name(path: str | Path) -> str:
+    """The run's name in the results: the file name without its format suffix(es)."""
+    name = Path(path).name
+    for suffix in (".mzML.gz", ".mzML", ".mzMLb", ".h5", ".hdf5", ".gz"):
+        if name.lower().endswith(suffix.lower()):
+            return name[: -len(suffix)]
+    return name
+
+
+#: per-transition figures of a found peak (NaN in a found=false row)
+_PEAK_FIELDS = ("rt", "rt_left", "rt_right", "area", "height", "background", "apex_rt")
+_PEAK_FIELDS += ("fwhm", "snr", "group_score", "shape_score", "coelution_score")
+
+
+def _minutes(seconds: float) -> float:
+    return seconds / 60.0 if math.isfinite(seconds) else math.nan
+
+
+def _group_rows(
+    run: str,
+    group: TargetGroup,
+    traces: Sequence[MatchedTrace | None],
+    picked: PeakGroup | None,
+    used: list[int],
+    integration: str,
+    note: str,
+) -> list[dict[str, Any]]:
+    rows = []
+    position = {k: i for i, k in enumerate(used)}
+    for k, t in enumerate(group.traces):
+        trace = traces[k]
+        i = position.get(k)
+        row: dict[str, Any] = {
+            "run": run,
+            "transition_id": t.transition_id,
+            "protein": group.protein,
+            "peptide_or_compound": group.name,
+            "label": t.label,
+            "precursor_mz": t.precursor_mz,
+            "product_mz": t.product_mz,
+            "quantifier": t.quantifier,
+            "group_id": group.group_id,
+            "kind": group.kind,
+            "charge": group.charge,
+            "trace_id": trace.source_id if trace else "",
+            "integration": integration,
+            "expected_rt": _minutes(group.expected_rt),
+        }
+        ok = (
+            picked is not None
+            and picked.found
+            and i is not None
+            and int(picked.points_across[i]) > 0
+        )
+        if ok:
+            assert picked is not None and i is not None
+            row.update(
+                found=True,
+                rt=_minutes(picked.rt),
+                rt_left=_minutes(picked.left),
+                rt_right=_minutes(picked.right),
+                area=float(picked.area[i] - picked.background[i]),
+                height=float(picked.height[i]),
+                background=float(picked.background[i]),
+                points_across=int(picked.points_across[i]),
+                apex_rt=_minutes(float(picked.apex_rt[i])),
+                fwhm=_minutes(float(picked.fwhm[i])),
+                snr=float(picked.snr[i]),
+                group_score=float(picked.score),
+                shape_score=float(picked.shape_score),
+                coelution_score=float(picked.coelution_score),
+                note="",
+            )
+        else:
+            if trace is None:
+                why = "no matching trace in the run"
+            elif picked is not None and picked.found:
+                why = "no points of this trace between the group's boundaries"
+            else:
+                why = note or "no peak found"
+            row.update(dict.fromkeys(_PEAK_FIELDS, math.nan), found=False, points_across=0)
+            row["note"] = why
+        rows.append(row)
+    return rows
+
+
+def _quantify_group(
+    run: str,
+    group: TargetGroup,
+    traces: Sequence[MatchedTrace | None],
+    params: QuantParams,
+    pg_params: PeakGroupParams,
+) -> list[dict[str, Any]]:
+    used = [k for k, tr in enumerate(traces) if tr is not None and tr.time.size > 0]
+    integration = params.integration
+    window = group.fixed_window if integration == "fixed" else None
+    if integration == "fixed" and window is None:
+        integration = "auto (no window in list)"
+    if not used:
+        return _group_rows(run, group, traces, None, used, integration, "")
+    expected = group.expected_rt if math.isfinite(group.expected_rt) else None
+    try:
+        picked = pick_peak_group(
+            [traces[k].time for k in used],  # type: ignore[union-attr]
+            [traces[k].intensity for k in used],  # type: ignore[union-attr]
+            is_reference=[group.traces[k].is_reference for k in used],
+            expected_rt=expected,
+            fixed_window=window,
+            params=pg_params,
+        )
+    except InputError as exc:
+        return _group_rows(
+            run, group, traces, None, used, integration, f"trace not usable: {exc.message}"
+        )
+    note = "" if picked.found else ("no peak in the fixed window" if window else "no peak found")
+    return _group_rows(run, group, traces, picked, used, integration, note)
+
+
+def _quantify_groups(
+    name: str,
+    groups: Sequence[TargetGroup],
+    matched: Sequence[MatchedTrace | None],
+    params: QuantParams,
+) -> list[dict[str, Any]]:
+    """Rows of ``groups`` whose traces (flattened, group by group) are ``matched``."""
+    pg_params = params.peak_group_params()
+    rows: list[dict[str, Any]] = []
+    pos = 0
+    for g in groups:
+        n = len(g.traces)
+        rows.extend(_quantify_group(name, g, matched[pos : pos + n], params, pg_params))
+        pos += n
+    return rows
+
+
+#: fewest groups per worker process worth the cost of shipping traces to it
+MIN_GROUPS_PER_WORKER = 250
+
+_PackedTraces = tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]
+
+
+def _pack(matched: Sequence[MatchedTrace | None]) -> _PackedTraces:
+    """Traces as two concatenated arrays (+ lengths, -1 for none): cheap to pickle."""
+    lengths = np.array([-1 if m is None else m.time.size for m in matched], dtype=np.int64)
+    present = [m for m in matched if m is not None]
+    empty = np.empty(0)
+    time = np.concatenate([m.time for m in present]) if present else empty
+    intensity = np.concatenate([m.intensity for m in present]) if present else empty
+    return time, intensity, lengths, [m.source_id if m else "" for m in matched]
+
+
+def _unpack(packed: _PackedTraces) -> list[MatchedTrace | None]:
+    time, intensity, lengths, ids = packed
+    out: list[MatchedTrace | None] = []
+    pos = 0
+    for n, source in zip(lengths.tolist(), ids, strict=True):
+        if n < 0:
+            out.append(None)
+            continue
+        out.append(MatchedTrace(source, time[pos : pos + n], intensity[pos : pos + n]))
+        pos += n
+    return out
+
+
+def _quantify_packed(
+    name: str, groups: Sequence[TargetGroup], packed: _PackedTraces, params: QuantParams
+) -> list[dict[str, Any]]:
+    return _quantify_groups(name, groups, _unpack(packed), params)
+
+
+def quantify_run(
+    path: str, groups: Sequence[TargetGroup], params: QuantParams, workers: int = 1
+) -> RunResult:
+    """Quantify one run: one row per transition of ``groups`` (picklable; runs anywhere).
+
+    Parameters
+    ----------
+    path
+        The run file.
+    groups
+        Target groups.
+    params
+        Quantification parameters.
+    workers
+        Processes sharing this run's peak groups (1: this process only). The rows do not
+        depend on it.
+
+    Raises
+    ------
+    InputError, FileFormatError
+        The run is missing or unreadable.
+    """
+    params.validate()
+    run = read_run(path)
+    flat = [t for g in groups for t in g.traces]
+    rts = [g.expected_rt for g in groups for _ in g.traces]
+    matched = find_traces(
+        run, flat, expected_rt=rts, mz_tolerance=params.mz_tolerance, ppm=params.ppm
+    )
+    del run
+    name = run_name(path)
+    result = RunResult(name, str(path))
+    n_chunks = max(1, min(workers, len(groups) // MIN_GROUPS_PER_WORKER))
+    if n_chunks == 1:
+        result.rows = _quantify_groups(name, groups, matched, params)
+        return result
+    bounds = np.linspace(0, len(groups), n_chunks + 1).astype(int)
+    starts = np.concatenate([[0], np.cumsum([len(g.traces) for g in groups])])
+    # the first group here, before the fork: the children inherit the loaded JIT kernels
+    result.rows = _quantify_groups(name, groups[:1], matched[: starts[1]], params)
+    bounds[0] = 1
+    with ProcessPoolExecutor(max_workers=n_chunks - 1) as pool:
+        futures = [
+            pool.submit(
+                _quantify_packed,
+                name,
+                list(groups[a:b]),
+                _pack(matched[starts[a] : starts[b]]),
+                params,
+            )
+            for a, b in itertools.pairwise(bounds[1:])
+        ]
+        a, b = bounds[0], bounds[1]  # this process takes the first chunk itself
+        result.rows.extend(
+            _quantify_groups(name, groups[a:b], matched[starts[a] : starts[b]], params)
+        )
+        for fut in futures:
+            result.rows.extend(fut.result())
+    return result
+
+
+def _check_runs(runs: Sequence[str | Path]) -> list[str]:
+    if not runs:
+        raise InputError("no runs given", field="RUN", allowed="one or more run files")
+    out = []
+    for r in runs:
+        p = Path(r)
+        if not p.is_file():
+            raise InputError("run not found", path=str(p), field="RUN")
+        out.append(str(p))
+    names = [run_name(r) for r in out]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise InputError(
+            "two runs have the same name",
+            field="RUN",
+            value=sorted(dup)[0],
+            allowed="runs with distinct file names",
+        )
+    return out
+
+
+def _local(
+    runs: list[str],
+    groups: Sequence[TargetGroup],
+    params: QuantParams,
+    jobs: int,
+    tick: Callable[[int], None],
+) -> dict[str, RunResult]:
+    out: dict[str, RunResult] = {}
+    if jobs <= 1 or len(runs) == 1:
+        for r in runs:  # one run at a time, its groups shared between the jobs
+            out[r] = quantify_run(r, groups, params, workers=jobs)
+            tick(1)
+        return out
+    with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
+        futures = {pool.submit(quantify_run, r, groups, params): r for r in runs}
+        for fut in as_completed(futures):
+            out[futures[fut]] = fut.result()
+            tick(1)
+    return out
+
+
+def _dask(
+    runs: list[str],
+    groups: Sequence[TargetGroup],
+    params: QuantParams,
+    scheduler: str,
+    tick: Callable[[int], None],
+    timeout_s: float,
+) -> dict[str, RunResult]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise MSuiteError(
+            "running on a Dask cluster needs dask.distributed",
+            field="--scheduler",
+            value=scheduler,
+            allowed="pip install 'msuite[dask]', or leave --scheduler out for local processes",
+        ) from None
+
+    try:
+        client = Client(scheduler, timeout=timeout_s, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise MSuiteError(
+            f"cannot reach the Dask scheduler ({exc})", field="--scheduler", value=scheduler
+        ) from None
+    out: dict[str, RunResult] = {}
+    try:
+        [shared] = client.scatter([list(groups)], broadcast=True)
+        batch = uuid.uuid4().hex[:12]  # task keys unique across invocations on one cluster
+        futures = [
+            client.submit(
+                quantify_run, r, shared, params, key=f"msuite-quant-{batch}-{i}", pure=False
+            )
+            for i, r in enumerate(runs)
+        ]
+        where = {f.key: r for f, r in zip(futures, runs, strict=True)}
+        for fut in dask_completed(futures, loop=client.loop):
+            out[where[fut.key]] = fut.result()
+            tick(1)
+    finally:
+        client.close()
+    return out
+
+
+def quantify_runs(
+    runs: Sequence[str | Path],
+    groups: Sequence[TargetGroup],
+    params: QuantParams,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    timeout_s: float = 30.0,
+) -> list[RunResult]:
+    """Quantify many runs, in input order.
+
+    Parameters
+    ----------
+    runs
+        Run files (mzML, mzML.gz, mzMLb, run file).
+    groups
+        Target groups (:func:`msuite.quant.targets.load_targets`).
+    params
+        Quantification parameters.
+    jobs
+        Local worker processes (default: CPUs, at most one per run); ignored with ``scheduler``.
+    scheduler
+        Dask distributed scheduler address (``tcp://HOST:PORT``): run the same work there.
+    progress
+        Called with 1 after each finished run.
+    timeout_s
+        Time allowed to connect to the scheduler.
+    """
+    params.validate()
+    paths = _check_runs(runs)
+    tick = progress or (lambda n: None)
+    if jobs is not None and jobs < 1:
+        raise InputError("must be >= 1", field="--jobs", value=jobs)
+    if scheduler:
+        done = _dask(paths, groups, params, scheduler, tick, timeout_s)
+    else:
+        done = _local(paths, groups, params, jobs or os.cpu_count() or 1, tick)
+    return [done[p] for p in paths]
