@@ -19,24 +19,65 @@ from msuite.drivers.ms import MassSpectrometer
 from msuite.drivers.protocol import SRM_ROW_DTYPE, ScanMode
 from msuite.drivers.scan_convert import record_to_spectrum, srm_chromatograms
 from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
-from msuite.hardware_sim.sample import HEAVY_SHIFT, PROTON
+from msuite.hardware_sim.sample import HEAVY_SHIFT, PROTON, SampleSpec, default_sample
 from msuite.hardware_sim.server import MassSpecServer
 from msuite.io.runfile import RunFileWriter
+from msuite.methods.model import Method, PeptidePrecursor, Protein, Transition
 
-__all__ = ["DEMO_SRM_PEPTIDES", "acquire_demo_run", "demo_srm_table"]
+__all__ = [
+    "DEMO_SRM_PEPTIDES",
+    "acquire_demo_run",
+    "demo_srm_method",
+    "demo_srm_table",
+    "demo_truth_ratios",
+]
 
 DEMO_SRM_PEPTIDES = ("LVNEVTEFAK", "DYVSQFEGSALGK", "ATEHLSTLSEK", "EGYYGYTGAFR")
+_PROTEIN_OF = {"LVNEVTEFAK": "ALB", "DYVSQFEGSALGK": "APOA1", "ATEHLSTLSEK": "APOA1",
+               "EGYYGYTGAFR": "TF"}
+
+
+def demo_srm_method() -> Method:
+    """The demo's SRM method: each peptide (2+) light and heavy, y4 (qualifier) and y6
+    (quantifier), transitions named ``SEQUENCE.label.yN``."""
+    precursors = []
+    for seq in DEMO_SRM_PEPTIDES:
+        for label, shift in (("light", 0.0), ("heavy", HEAVY_SHIFT[seq[-1]])):
+            transitions = [
+                Transition(
+                    "y", n, 1,
+                    round(mass.fast_mass(seq[-n:], ion_type="y", charge=1) + shift, 5),
+                    quantifier=n == 6,
+                    name=f"{seq}.{label}.y{n}",
+                )
+                for n in (4, 6)
+            ]
+            precursors.append(
+                PeptidePrecursor(
+                    _PROTEIN_OF[seq], seq, 2,
+                    round((mass.fast_mass(seq) + shift + 2 * PROTON) / 2, 5),
+                    label=label,
+                    labelled_residues=seq[-1] if label == "heavy" else "",
+                    transitions=transitions,
+                )
+            )
+    proteins = [Protein(acc, acc) for acc in dict.fromkeys(_PROTEIN_OF.values())]
+    return Method(name="demo SRM", description="demo peptides with heavy standards",
+                  proteins=proteins, precursors=precursors)
+
+
+def demo_truth_ratios(sample: list[SampleSpec] | None = None) -> dict[str, float]:
+    """Light/heavy amount ratio per demo peptide in the simulated sample (the truth)."""
+    specs = sample if sample is not None else default_sample()
+    light = {s.sequence: s.amount_fmol for s in specs if s.sequence and not s.heavy}
+    heavy = {s.sequence: s.amount_fmol for s in specs if s.sequence and s.heavy}
+    return {seq: light[seq] / heavy[seq] for seq in DEMO_SRM_PEPTIDES}
 
 
 def demo_srm_table(dwell_ms: float = 10.0) -> np.ndarray:
-    """Two y-ion transitions (y4 and y6) per peptide, light and heavy, over the whole run."""
-    rows = []
-    for seq in DEMO_SRM_PEPTIDES:
-        shift_all = HEAVY_SHIFT[seq[-1]]
-        for shift in (0.0, shift_all):
-            q1 = (mass.fast_mass(seq) + shift + 2 * PROTON) / 2
-            for n in (4, 6):
-                rows.append((q1, mass.fast_mass(seq[-n:], ion_type="y", charge=1) + shift))
+    """The SRM table of :func:`demo_srm_method` over the whole run."""
+    method = demo_srm_method()
+    rows = [(p.precursor_mz, t.product_mz) for p in method.precursors for t in p.transitions]
     table = np.zeros(len(rows), SRM_ROW_DTYPE)
     table["id"] = np.arange(1, len(rows) + 1)
     table["precursor_mz"] = [r[0] for r in rows]
