@@ -26,7 +26,9 @@ __all__ = [
     "ParsedPeptide",
     "fragment_mz",
     "parse_peptide",
+    "plain_sequence",
     "precursor_mz",
+    "try_parse_peptide",
 ]
 
 PROTON = 1.00727646677
@@ -267,6 +269,30 @@ def parse_peptide(text: str) -> ParsedPeptide:
     if not parsed.residues:
         raise InputError("empty peptide sequence", field="modified_sequence", value=text)
     return parsed
+
+
+def try_parse_peptide(text: str) -> ParsedPeptide | None:
+    """:func:`parse_peptide`, or None when the sequence cannot be read (kept-as-given text)."""
+    try:
+        return parse_peptide(text)
+    except InputError:
+        return None
+
+
+_BRACKETED = re.compile(r"\[[^\]]*\]-?|\([^)]*\)")
+
+
+def plain_sequence(text: str) -> str:
+    """The residues of a modified sequence; never raises.
+
+    Sequences :func:`parse_peptide` reads give their residues; others (a lenient read keeps
+    ``PEPTIDEB`` or unknown modifications as given) give their text with bracketed
+    modifications removed.
+    """
+    parsed = try_parse_peptide(text)
+    if parsed is not None:
+        return parsed.residues
+    return _BRACKETED.sub("", text or "").strip().strip("_.-")
 
 
 def precursor_mz(

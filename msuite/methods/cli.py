@@ -45,8 +45,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from msuite.methods.storage import save_method
 
     lo, hi = (float(v) for v in _mz_range(args.mz_range))
-    instrument = Instrument(model=args.instrument, ce_regression=get_regression(args.ce).name,
-                            mz_min=lo, mz_max=hi)
+    instrument = Instrument(
+        model=args.instrument, ce_regression=get_regression(args.ce).name, mz_min=lo, mz_max=hi
+    )
     exclude = () if args.exclude.lower() == "none" else tuple(_csv_list(args.exclude))
     opts = BuildOptions(
         missed_cleavages=args.missed_cleavages,
@@ -61,8 +62,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
         max_proteins=args.max_proteins,
     )
     if args.standards:
-        method = metabolite_method(args.standards, name=args.name or "metabolite panel",
-                                   rt_window_s=args.rt_window)
+        method = metabolite_method(
+            args.standards, name=args.name or "metabolite panel", rt_window_s=args.rt_window
+        )
     elif args.irt_only:
         from msuite.methods.builder import irt_standard_precursors
 
@@ -72,23 +74,36 @@ def _cmd_build(args: argparse.Namespace) -> int:
         method.provenance = {"builder": "msuite method build --irt-only"}
     else:
         if not args.fasta:
-            raise InputError("--fasta is required to build a peptide method", field="--fasta",
-                             allowed="one or more FASTA files (or --standards / --irt-only)")
+            raise InputError(
+                "--fasta is required to build a peptide method",
+                field="--fasta",
+                allowed="one or more FASTA files (or --standards / --irt-only)",
+            )
         if args.proteins is None:
-            raise InputError("--proteins is required", field="--proteins",
-                             allowed="a protein list file or 'all'")
+            raise InputError(
+                "--proteins is required", field="--proteins", allowed="a protein list file or 'all'"
+            )
         accessions = None if args.proteins == "all" else read_protein_list(args.proteins)
         biomarkers = read_protein_list(args.biomarkers) if args.biomarkers else []
         peptides = _read_peptide_list(args.peptides) if args.peptides else []
-        method = build_method(args.fasta, accessions, opts, instrument,
-                              name=args.name or Path(args.out).name.removesuffix(".toml"),
-                              biomarkers=biomarkers, peptides=peptides,
-                              skip_missing=args.skip_missing)
+        method = build_method(
+            args.fasta,
+            accessions,
+            opts,
+            instrument,
+            name=args.name or Path(args.out).name.removesuffix(".toml"),
+            biomarkers=biomarkers,
+            peptides=peptides,
+            skip_missing=args.skip_missing,
+        )
         missing = method.provenance.get("missing", [])
         if missing:
-            print(f"skipped {len(missing)} protein(s) not in the FASTA file(s): "
-                  + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""),
-                  file=sys.stderr)
+            print(
+                f"skipped {len(missing)} protein(s) not in the FASTA file(s): "
+                + ", ".join(missing[:10])
+                + (" ..." if len(missing) > 10 else ""),
+                file=sys.stderr,
+            )
         if args.biomarkers:
             method.provenance["biomarkers"] = Path(args.biomarkers).name
     if args.description:
@@ -99,8 +114,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
         try:
             lo_w, hi_w, width = (float(v) for v in _csv_list(args.dia_windows))
         except ValueError:
-            raise InputError("bad DIA window set", field="--dia-windows", value=args.dia_windows,
-                             allowed="LOW,HIGH,WIDTH e.g. 400,1000,25") from None
+            raise InputError(
+                "bad DIA window set",
+                field="--dia-windows",
+                value=args.dia_windows,
+                allowed="LOW,HIGH,WIDTH e.g. 400,1000,25",
+            ) from None
         method.dia_windows = fixed_windows(lo_w, hi_w, width, 1.0, instrument.ce_regression)
     out = Path(args.out)
     if out.suffix != ".toml":
@@ -119,8 +138,9 @@ def _mz_range(text: str) -> list[str]:
     try:
         lo, hi = (float(p) for p in parts)
     except ValueError:
-        raise InputError("bad m/z range", field="--mz-range", value=text,
-                         allowed="LOW,HIGH e.g. 50,1500") from None
+        raise InputError(
+            "bad m/z range", field="--mz-range", value=text, allowed="LOW,HIGH e.g. 50,1500"
+        ) from None
     if not 0 < lo < hi:
         raise InputError("bad m/z range", field="--mz-range", value=text, allowed="0 < LOW < HIGH")
     return parts
@@ -130,8 +150,10 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from msuite.methods.formats import detect_output_format, read_any, write_any
 
     fmt = detect_output_format(args.output, args.to)
-    method = read_any(args.input)
+    method = read_any(args.input, strict=not args.lenient)
     written = write_any(method, args.output, fmt)
+    for warning in method.provenance.get("warnings", []):
+        print(f"warning: {warning}")
     print(f"wrote {', '.join(str(p) for p in written)} ({fmt})")
     print(method.summary_line())
     return 0
@@ -141,27 +163,34 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from msuite.methods.formats import read_any
     from msuite.methods.validate import MZ_TOLERANCE, check_method
 
-    method = read_any(args.method)
+    method = read_any(args.method, strict=not args.lenient)
     c = method.counts()
     inst = method.instrument
     print(f"method: {method.name} (schema {method.schema_version})")
-    print(f"instrument: {inst.model}, CE regression {inst.ce_regression}, "
-          f"m/z {inst.mz_min:g}-{inst.mz_max:g}")
+    print(
+        f"instrument: {inst.model}, CE regression {inst.ce_regression}, "
+        f"m/z {inst.mz_min:g}-{inst.mz_max:g}"
+    )
     print(method.summary_line())
     heavy = sum(1 for p in method.precursors if p.label == "heavy")
     irt = len({p.modified_sequence for p in method.precursors if p.irt_standard})
     biomarkers = sum(1 for p in method.proteins if p.biomarker)
-    print(f"heavy_precursors={heavy} irt_standards={irt} biomarkers={biomarkers} "
-          f"small_molecules={c['small_molecules']} dia_windows={c['dia_windows']}")
-    problems = check_method(method)
-    if problems:
-        for p in problems[: args.max_problems]:
-            print(f"problem: {p}")
-        if len(problems) > args.max_problems:
-            print(f"... and {len(problems) - args.max_problems} more")
-        print(f"FAILED: {len(problems)} problem(s) (m/z tolerance {MZ_TOLERANCE})")
+    print(
+        f"heavy_precursors={heavy} irt_standards={irt} biomarkers={biomarkers} "
+        f"small_molecules={c['small_molecules']} dia_windows={c['dia_windows']}"
+    )
+    found = check_method(method, strict=not args.lenient)
+    for p in found[: args.max_problems]:
+        print(f"problem: {p}" if p.is_error else str(p))
+    if len(found) > args.max_problems:
+        print(f"... and {len(found) - args.max_problems} more")
+    errors = sum(p.is_error for p in found)
+    warnings = len(found) - errors
+    if errors:
+        print(f"FAILED: {errors} problem(s), {warnings} warning(s) (m/z tolerance {MZ_TOLERANCE})")
         return 1
-    print(f"OK (m/z checked against the sequences within {MZ_TOLERANCE})")
+    extra = f", {warnings} warning(s)" if warnings else ""
+    print(f"OK (m/z checked against the sequences within {MZ_TOLERANCE}{extra})")
     return 0
 
 
@@ -183,27 +212,47 @@ def add_method_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p.add_argument("--transitions", type=int, default=4, help="per precursor; default %(default)s")
     p.add_argument("--missed-cleavages", type=int, default=0, help="default %(default)s")
     p.add_argument("--charges", default="2", help="precursor charges, e.g. 2,3 (default 2)")
-    p.add_argument("--exclude", default="M,C,nQ,deamidation",
-                   help="peptide exclusions: M, C, nQ (N-terminal Q), deamidation (NG/NS/QG), "
-                        "or 'none' (default %(default)s)")
+    p.add_argument(
+        "--exclude",
+        default="M,C,nQ,deamidation",
+        help="peptide exclusions: M, C, nQ (N-terminal Q), deamidation (NG/NS/QG), "
+        "or 'none' (default %(default)s)",
+    )
     p.add_argument("--no-heavy", action="store_true", help="no heavy-labelled standards")
     p.add_argument("--no-irt", action="store_true", help="do not add the iRT standards")
     p.add_argument("--irt-window", type=float, default=10.0, help="iRT units; default 10")
     p.add_argument("--irt-only", action="store_true", help="build the iRT standards alone")
     p.add_argument("--biomarkers", help="accession list of clinical biomarkers to flag")
     p.add_argument("--peptides", help="extra targets: 'protein,modified_sequence' lines")
-    p.add_argument("--skip-missing", action="store_true",
-                   help="leave out listed proteins that are not in the FASTA files")
+    p.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="leave out listed proteins that are not in the FASTA files",
+    )
     p.add_argument("--max-proteins", type=int, help="stop after this many proteins")
-    p.add_argument("--min-peptides", type=int, default=0,
-                   help="skip proteins with fewer usable peptides (default 0)")
-    p.add_argument("--standards", action="append",
-                   help="metabolite standards list (vimms CSV or asari JSON) -> small molecules")
-    p.add_argument("--rt-window", type=float, default=60.0,
-                   help="small-molecule RT window in seconds (default 60)")
+    p.add_argument(
+        "--min-peptides",
+        type=int,
+        default=0,
+        help="skip proteins with fewer usable peptides (default 0)",
+    )
+    p.add_argument(
+        "--standards",
+        action="append",
+        help="metabolite standards list (vimms CSV or asari JSON) -> small molecules",
+    )
+    p.add_argument(
+        "--rt-window",
+        type=float,
+        default=60.0,
+        help="small-molecule RT window in seconds (default 60)",
+    )
     p.add_argument("--instrument", default="generic triple quadrupole", help="instrument model")
-    p.add_argument("--ce", default="Thermo TSQ Quantiva",
-                   help="collision-energy regression: " + ", ".join(REGRESSIONS))
+    p.add_argument(
+        "--ce",
+        default="Thermo TSQ Quantiva",
+        help="collision-energy regression: " + ", ".join(REGRESSIONS),
+    )
     p.add_argument("--mz-range", default="50,1500", help="instrument m/z range LOW,HIGH")
     p.add_argument("--dia-windows", help="add a DIA window set LOW,HIGH,WIDTH (1 m/z overlap)")
     p.set_defaults(func=_cmd_build)
@@ -212,11 +261,21 @@ def add_method_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p.add_argument("input", help="input method or transition list")
     p.add_argument("output", help="output file; format from --to or the extension")
     p.add_argument("--to", choices=list(FORMATS), help="output format")
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="keep peptide sequences msuite cannot read as given (with a warning)",
+    )
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("check", help="validate a method and print a summary")
     p.add_argument("method", help="method file in any supported format")
     p.add_argument("--max-problems", type=int, default=50, help="problems printed (default 50)")
+    p.add_argument(
+        "--lenient",
+        action="store_true",
+        help="keep unreadable peptide sequences as given; their mass checks become warnings",
+    )
     p.set_defaults(func=_cmd_check)
     return method
 

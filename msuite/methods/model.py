@@ -24,6 +24,8 @@ __all__ = [
     "Protein",
     "SmallMolecule",
     "Transition",
+    "label_from_text",
+    "small_molecule_key",
 ]
 
 #: version of the on-disk method format written by this msuite
@@ -114,10 +116,14 @@ class PeptidePrecursor:
 
     @property
     def sequence(self) -> str:
-        """The plain residue sequence (no modifications)."""
-        from msuite.methods.chemistry import parse_peptide
+        """The plain residue sequence (no modifications).
 
-        return parse_peptide(self.modified_sequence).residues
+        A sequence kept as given by a lenient read (letters outside the 20 residues, unknown
+        modifications) gives its text without bracketed modifications instead of an error.
+        """
+        from msuite.methods.chemistry import plain_sequence
+
+        return plain_sequence(self.modified_sequence)
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -138,9 +144,12 @@ class Protein:
 
 @dataclass(slots=True)
 class SmallMolecule:
-    """A small-molecule target (metabolite panels).
+    """A small-molecule target (metabolite panels), or its isotope-labelled internal standard.
 
     ``rt`` and ``rt_window`` are in seconds; ``transitions`` may be empty (SIM/full-scan targets).
+    ``label`` is ``"light"`` for the analyte and ``"heavy"`` for its stable-isotope-labelled
+    internal standard; the pair shares ``name`` (and usually ``adduct``) and differs in
+    ``precursor_mz``. :attr:`key` identifies the molecule within a method.
     """
 
     name: str
@@ -153,6 +162,26 @@ class SmallMolecule:
     collision_energy: float = math.nan
     identifier: str = ""
     transitions: list[Transition] = field(default_factory=list)
+    label: str = "light"
+
+    @property
+    def key(self) -> tuple[str, str, str, float]:
+        """Identity within a method: (name, adduct, label, precursor m/z rounded to 4 decimals)."""
+        return small_molecule_key(self.name, self.adduct, self.label, self.precursor_mz)
+
+
+def small_molecule_key(name: str, adduct: str, label: str, precursor_mz: float) -> tuple:
+    """The key readers group small-molecule rows by: (name, adduct, label, m/z to 4 decimals)."""
+    return (name, adduct, label, round(precursor_mz, 4))
+
+
+def label_from_text(text: str, default: str = "light") -> str:
+    """Map a list's label cell (``Light``, ``Heavy``, ``heavy 13C``, ...) to a label in
+    :data:`LABELS`; ``default`` when the cell is empty."""
+    low = (text or "").strip().lower()
+    if not low:
+        return default
+    return "heavy" if low.startswith("heavy") else "light"
 
 
 @dataclass(slots=True)

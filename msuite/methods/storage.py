@@ -26,6 +26,7 @@ from msuite.methods.model import (
     Protein,
     SmallMolecule,
     Transition,
+    small_molecule_key,
 )
 from msuite.methods.tables import read_table
 
@@ -64,6 +65,7 @@ SMALL_MOLECULE_COLUMNS = (
     "name",
     "formula",
     "adduct",
+    "label",
     "charge",
     "precursor_mz",
     "rt_s",
@@ -93,9 +95,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         escaped = escaped.replace("\n", "\\n").replace("\t", "\\t")
-        escaped = "".join(
-            c if " " <= c != "\x7f" else f"\\u{ord(c):04x}" for c in escaped
-        )
+        escaped = "".join(c if " " <= c != "\x7f" else f"\\u{ord(c):04x}" for c in escaped)
         return f'"{escaped}"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
@@ -206,18 +206,34 @@ def save_method(method: Method, path: str | Path) -> list[Path]:
             w.writerow(TRANSITION_COLUMNS)
             for pr in method.precursors:
                 head = [
-                    pr.protein, pr.modified_sequence, pr.charge, pr.label, pr.labelled_residues,
-                    _fmt(pr.precursor_mz), _fmt(pr.irt, 2), _fmt(pr.irt_window, 2),
-                    _fmt(pr.collision_energy, 2), _flag(pr.irt_standard), _flag(pr.decoy),
+                    pr.protein,
+                    pr.modified_sequence,
+                    pr.charge,
+                    pr.label,
+                    pr.labelled_residues,
+                    _fmt(pr.precursor_mz),
+                    _fmt(pr.irt, 2),
+                    _fmt(pr.irt_window, 2),
+                    _fmt(pr.collision_energy, 2),
+                    _flag(pr.irt_standard),
+                    _flag(pr.decoy),
                 ]
                 for t in pr.transitions or [None]:
                     if t is None:
                         w.writerow([*head, "", "", "", "", "", "", ""])
                     else:
-                        w.writerow([
-                            *head, t.ion_type, t.ordinal, t.charge, _fmt(t.product_mz),
-                            _fmt(t.library_intensity, 1), _flag(t.quantifier), t.name,
-                        ])
+                        w.writerow(
+                            [
+                                *head,
+                                t.ion_type,
+                                t.ordinal,
+                                t.charge,
+                                _fmt(t.product_mz),
+                                _fmt(t.library_intensity, 1),
+                                _flag(t.quantifier),
+                                t.name,
+                            ]
+                        )
         written.append(paths["transitions"])
     if method.small_molecules:
         header["tables"]["small_molecules"] = paths["small_molecules"].name
@@ -226,15 +242,31 @@ def save_method(method: Method, path: str | Path) -> list[Path]:
             w.writerow(SMALL_MOLECULE_COLUMNS)
             for s in method.small_molecules:
                 head = [
-                    s.name, s.formula, s.adduct, s.charge, _fmt(s.precursor_mz), _fmt(s.rt, 2),
-                    _fmt(s.rt_window, 2), _fmt(s.collision_energy, 2), s.identifier,
+                    s.name,
+                    s.formula,
+                    s.adduct,
+                    s.label,
+                    s.charge,
+                    _fmt(s.precursor_mz),
+                    _fmt(s.rt, 2),
+                    _fmt(s.rt_window, 2),
+                    _fmt(s.collision_energy, 2),
+                    s.identifier,
                 ]
                 for t in s.transitions or [None]:
                     if t is None:
                         w.writerow([*head, "", "", "", "", ""])
                     else:
-                        w.writerow([*head, _fmt(t.product_mz), t.charge,
-                                    _fmt(t.library_intensity, 1), _flag(t.quantifier), t.name])
+                        w.writerow(
+                            [
+                                *head,
+                                _fmt(t.product_mz),
+                                t.charge,
+                                _fmt(t.library_intensity, 1),
+                                _flag(t.quantifier),
+                                t.name,
+                            ]
+                        )
         written.append(paths["small_molecules"])
     if not header["tables"]:
         del header["tables"]
@@ -263,13 +295,19 @@ def load_method(path: str | Path) -> Method:
     version = header.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise FileFormatError(
-            "missing or non-integer schema_version", path=str(path), field="schema_version",
-            value=version, allowed=f"an integer <= {SCHEMA_VERSION}",
+            "missing or non-integer schema_version",
+            path=str(path),
+            field="schema_version",
+            value=version,
+            allowed=f"an integer <= {SCHEMA_VERSION}",
         )
     if version > SCHEMA_VERSION:
         raise SchemaVersionError(
-            "method file written by a newer msuite", path=str(path), field="schema_version",
-            value=version, allowed=f"<= {SCHEMA_VERSION}",
+            "method file written by a newer msuite",
+            path=str(path),
+            field="schema_version",
+            value=version,
+            allowed=f"<= {SCHEMA_VERSION}",
         )
     inst_data = header.get("instrument", {})
     known = set(Instrument.__dataclass_fields__)
@@ -287,12 +325,14 @@ def load_method(path: str | Path) -> Method:
     for w in header.get("dia_window", []):
         try:
             method.dia_windows.append(
-                DIAWindow(float(w["lower"]), float(w["upper"]),
-                          float(w.get("collision_energy", math.nan)))
+                DIAWindow(
+                    float(w["lower"]), float(w["upper"]), float(w.get("collision_energy", math.nan))
+                )
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise FileFormatError(f"bad dia_window entry: {exc}", path=str(path),
-                                  field="dia_window", value=w) from None
+            raise FileFormatError(
+                f"bad dia_window entry: {exc}", path=str(path), field="dia_window", value=w
+            ) from None
     tables = header.get("tables", {})
     base = path.parent
     if "proteins" in tables:
@@ -323,10 +363,20 @@ def _read_transitions(path: Path) -> list[PeptidePrecursor]:
     for row in read_table(path, required=required, delimiter=","):
         label = row.text("label", "light").lower()
         if label not in LABELS:
-            raise FileFormatError("unknown isotope label", path=str(path), line=row.line,
-                                  field="label", value=label, allowed=", ".join(LABELS))
-        key = (row.text("protein", ""), row.text("modified_sequence"),
-               row.int("precursor_charge", minimum=1), label)
+            raise FileFormatError(
+                "unknown isotope label",
+                path=str(path),
+                line=row.line,
+                field="label",
+                value=label,
+                allowed=", ".join(LABELS),
+            )
+        key = (
+            row.text("protein", ""),
+            row.text("modified_sequence"),
+            row.int("precursor_charge", minimum=1),
+            label,
+        )
         prec = precursors.get(key)
         if prec is None:
             prec = PeptidePrecursor(
@@ -346,8 +396,14 @@ def _read_transitions(path: Path) -> list[PeptidePrecursor]:
         if row.has("product_mz"):
             ion_type = row.text("ion_type", "")
             if ion_type not in ("", "b", "y"):
-                raise FileFormatError("unknown ion type", path=str(path), line=row.line,
-                                      field="ion_type", value=ion_type, allowed="b, y or empty")
+                raise FileFormatError(
+                    "unknown ion type",
+                    path=str(path),
+                    line=row.line,
+                    field="ion_type",
+                    value=ion_type,
+                    allowed="b, y or empty",
+                )
             prec.transitions.append(
                 Transition(
                     ion_type=ion_type,
@@ -363,18 +419,32 @@ def _read_transitions(path: Path) -> list[PeptidePrecursor]:
 
 
 def _read_small_molecules(path: Path) -> list[SmallMolecule]:
-    out: dict[tuple[str, str], SmallMolecule] = {}
+    """Small molecules keyed by name, adduct, label and precursor m/z; tables written before
+    the ``label`` column existed read as ``light``."""
+    out: dict[tuple, SmallMolecule] = {}
     required = ("name", "precursor_mz")
     for row in read_table(path, required=required, delimiter=","):
-        key = (row.text("name"), row.text("adduct", ""))
+        label = row.text("label", "light").lower()
+        if label not in LABELS:
+            raise FileFormatError(
+                "unknown isotope label",
+                path=str(path),
+                line=row.line,
+                field="label",
+                value=label,
+                allowed=", ".join(LABELS),
+            )
+        name, adduct, prec_mz = row.text("name"), row.text("adduct", ""), row.float("precursor_mz")
+        key = small_molecule_key(name, adduct, label, prec_mz)
         mol = out.get(key)
         if mol is None:
             mol = SmallMolecule(
-                name=key[0],
+                name=name,
                 formula=row.text("formula", ""),
-                adduct=key[1],
+                adduct=adduct,
+                label=label,
                 charge=row.int("charge", 1),
-                precursor_mz=row.float("precursor_mz"),
+                precursor_mz=prec_mz,
                 rt=row.float("rt_s", math.nan),
                 rt_window=row.float("rt_window_s", math.nan),
                 collision_energy=row.float("collision_energy", math.nan),
@@ -383,8 +453,14 @@ def _read_small_molecules(path: Path) -> list[SmallMolecule]:
             out[key] = mol
         if row.has("product_mz"):
             mol.transitions.append(
-                Transition("", 0, row.int("product_charge", 1), row.float("product_mz"),
-                           row.float("library_intensity", math.nan), row.bool("quantifier"),
-                           name=row.text("transition_name", ""))
+                Transition(
+                    "",
+                    0,
+                    row.int("product_charge", 1),
+                    row.float("product_mz"),
+                    row.float("library_intensity", math.nan),
+                    row.bool("quantifier"),
+                    name=row.text("transition_name", ""),
+                )
             )
     return list(out.values())

@@ -24,9 +24,20 @@ def test_build_convert_check(testdata: Path, tmp_path: Path, capsys) -> None:
     proteins = tmp_path / "proteins.txt"
     proteins.write_text("P69905\nP01008\n")
     out = tmp_path / "m.toml"
-    rc = main(["method", "build", "--fasta", str(testdata / "human" / "human_sp_subset.fasta"),
-               "--proteins", str(proteins), "--out", str(out),
-               "--biomarkers", str(testdata / "human" / "biomarkers_list.csv")])
+    rc = main(
+        [
+            "method",
+            "build",
+            "--fasta",
+            str(testdata / "human" / "human_sp_subset.fasta"),
+            "--proteins",
+            str(proteins),
+            "--out",
+            str(out),
+            "--biomarkers",
+            str(testdata / "human" / "biomarkers_list.csv"),
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0
     assert "proteins=2 peptides=15 precursors=19 transitions=76" in text
@@ -38,8 +49,19 @@ def test_build_convert_check(testdata: Path, tmp_path: Path, capsys) -> None:
         assert "proteins=2 peptides=15 precursors=19 transitions=76" in out_text
         if name == "m.TraML":  # protein flags travel in TraML (and msuite's own format)
             assert "biomarkers=2" in out_text
-    assert main(["method", "convert", str(tmp_path / "m.TraML"), str(tmp_path / "x.txt"),
-                 "--to", "skyline"]) == 0
+    assert (
+        main(
+            [
+                "method",
+                "convert",
+                str(tmp_path / "m.TraML"),
+                str(tmp_path / "x.txt"),
+                "--to",
+                "skyline",
+            ]
+        )
+        == 0
+    )
     assert main(["method", "check", str(tmp_path / "x.txt")]) == 0
     assert "irt_standards=11" in capsys.readouterr().out
 
@@ -64,15 +86,40 @@ def test_bad_input_exit_status(tmp_path: Path, capsys) -> None:
     assert "file not found" in capsys.readouterr().err
     assert main(["method", "build", "--out", str(tmp_path / "x.toml")]) == 2
     assert "--fasta is required" in capsys.readouterr().err
-    assert main(["method", "build", "--fasta", "x", "--proteins", "all", "--mz-range", "5",
-                 "--out", str(tmp_path / "x.toml")]) == 2
+    assert (
+        main(
+            [
+                "method",
+                "build",
+                "--fasta",
+                "x",
+                "--proteins",
+                "all",
+                "--mz-range",
+                "5",
+                "--out",
+                str(tmp_path / "x.toml"),
+            ]
+        )
+        == 2
+    )
     assert "bad m/z range" in capsys.readouterr().err
 
 
 def test_biomarker_list_as_protein_list(testdata: Path, tmp_path: Path, capsys) -> None:
     markers = str(testdata / "human" / "biomarkers_list.csv")
-    args = ["method", "build", "--fasta", str(testdata / "human" / "human_sp_subset.fasta"),
-            "--proteins", markers, "--biomarkers", markers, "--out", str(tmp_path / "b.toml")]
+    args = [
+        "method",
+        "build",
+        "--fasta",
+        str(testdata / "human" / "human_sp_subset.fasta"),
+        "--proteins",
+        markers,
+        "--biomarkers",
+        markers,
+        "--out",
+        str(tmp_path / "b.toml"),
+    ]
     assert main(args) == 2
     assert "122 protein(s) not in the FASTA file(s)" in capsys.readouterr().err
     assert main([*args, "--skip-missing"]) == 0
@@ -82,8 +129,20 @@ def test_biomarker_list_as_protein_list(testdata: Path, tmp_path: Path, capsys) 
 
 
 def test_irt_and_metabolite_builds(testdata: Path, tmp_path: Path, capsys) -> None:
-    assert main(["method", "build", "--irt-only", "--dia-windows", "400,1000,25",
-                 "--out", str(tmp_path / "irt.toml")]) == 0
+    assert (
+        main(
+            [
+                "method",
+                "build",
+                "--irt-only",
+                "--dia-windows",
+                "400,1000,25",
+                "--out",
+                str(tmp_path / "irt.toml"),
+            ]
+        )
+        == 0
+    )
     assert "proteins=0 peptides=11 precursors=11 transitions=44" in capsys.readouterr().out
     std = sorted(str(p) for p in (testdata / "vimms").glob("StdMix*_pHILIC_Current.csv"))
     args = ["method", "build", "--out", str(tmp_path / "met.toml")]
@@ -92,3 +151,19 @@ def test_irt_and_metabolite_builds(testdata: Path, tmp_path: Path, capsys) -> No
     assert main(args) == 0
     assert "small_molecules=" in capsys.readouterr().out
     assert main(["method", "check", str(tmp_path / "met.toml")]) == 0
+
+
+def test_lenient_convert_and_check(testdata: Path, tmp_path: Path, capsys) -> None:
+    toy = testdata / "OpenMS" / "srm_mrm" / "OpenSwathAnalyzer_1_input.TraML"
+    out = tmp_path / "toy.tsv"
+    assert main(["method", "convert", str(toy), str(out)]) == 2
+    assert "PEPTIDEB" in capsys.readouterr().err
+    assert main(["method", "convert", str(toy), str(out), "--lenient"]) == 0
+    printed = capsys.readouterr().out
+    assert "warning: Peptide tr_gr2 'PEPTIDEB'" in printed
+    assert "precursors=2 transitions=5" in printed
+    # the toy list's m/z 500 for PEPTIDEA is not PEPTIDEA's: one error, PEPTIDEB a warning
+    assert main(["method", "check", str(out), "--lenient"]) == 1
+    printed = capsys.readouterr().out
+    assert "warning: /PEPTIDEB/2+/light: field 'modified_sequence'" in printed
+    assert "FAILED: 1 problem(s), 1 warning(s)" in printed

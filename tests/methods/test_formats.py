@@ -28,16 +28,24 @@ EXTENSIONS = {
 
 @pytest.fixture(scope="module")
 def method(testdata: Path):
-    return build_method([testdata / "human" / "human_sp_subset.fasta"], ["P69905", "P01008"],
-                        peptides=[("P69905", "[Acetyl]-VGAHAGEY[Phospho]GAEALER")])
+    return build_method(
+        [testdata / "human" / "human_sp_subset.fasta"],
+        ["P69905", "P01008"],
+        peptides=[("P69905", "[Acetyl]-VGAHAGEY[Phospho]GAEALER")],
+    )
 
 
 def _shared(p, fmt: str) -> tuple:
     """The fields every format keeps."""
-    return (p.protein, p.modified_sequence, p.charge, round(p.precursor_mz, 4), p.label,
-            p.labelled_residues,
-            tuple((t.ion_type, t.ordinal, t.charge, round(t.product_mz, 4))
-                  for t in p.transitions))
+    return (
+        p.protein,
+        p.modified_sequence,
+        p.charge,
+        round(p.precursor_mz, 4),
+        p.label,
+        p.labelled_residues,
+        tuple((t.ion_type, t.ordinal, t.charge, round(t.product_mz, 4)) for t in p.transitions),
+    )
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
@@ -48,7 +56,8 @@ def test_round_trip_keeps_shared_fields(method, fmt: str, tmp_path: Path) -> Non
     back = read_any(path)
     assert back.summary_line() == method.summary_line()
     assert [_shared(p, fmt) for p in back.precursors] == [
-        _shared(p, fmt) for p in method.precursors]
+        _shared(p, fmt) for p in method.precursors
+    ]
     for a, b in zip(back.precursors, method.precursors, strict=True):
         assert a.collision_energy == pytest.approx(b.collision_energy, abs=0.01)
         assert a.irt == pytest.approx(b.irt, abs=0.02)
@@ -71,8 +80,11 @@ def test_traml_structure(method, tmp_path: Path) -> None:
     assert order == ["cvList", "InstrumentList", "ProteinList", "CompoundList", "TransitionList"]
     tr = root.find("t:TransitionList/t:Transition", ns)
     assert [etree.QName(c).localname for c in tr][:2] == ["Precursor", "Product"]
-    heavy = [p for p in root.iterfind("t:CompoundList/t:Peptide", ns)
-             if p.find("t:userParam[@name='label']", ns).get("value") == "heavy"]
+    heavy = [
+        p
+        for p in root.iterfind("t:CompoundList/t:Peptide", ns)
+        if p.find("t:userParam[@name='label']", ns).get("value") == "heavy"
+    ]
     assert heavy and all(p.find("t:Modification", ns) is not None for p in heavy)
 
 
@@ -84,8 +96,9 @@ def test_traml_structure(method, tmp_path: Path) -> None:
         ("srm_mrm/MRMMapping_input.TraML", 1, 6),
     ],
 )
-def test_reads_real_traml(testdata: Path, name: str, precursors: int, transitions: int,
-                          tmp_path: Path) -> None:
+def test_reads_real_traml(
+    testdata: Path, name: str, precursors: int, transitions: int, tmp_path: Path
+) -> None:
     m = read_any(testdata / "OpenMS" / name)
     c = m.counts()
     assert (c["precursors"], c["transitions"]) == (precursors, transitions)
@@ -94,7 +107,8 @@ def test_reads_real_traml(testdata: Path, name: str, precursors: int, transition
     again = read_any(out)
     assert again.counts()["transitions"] == transitions
     assert [p.modified_sequence for p in again.precursors] == [
-        p.modified_sequence for p in m.precursors]
+        p.modified_sequence for p in m.precursors
+    ]
 
 
 def test_real_heavy_traml_validates(testdata: Path) -> None:
@@ -111,21 +125,89 @@ def test_toy_traml_with_invalid_residue_gives_clear_error(testdata: Path) -> Non
     assert "PEPTIDEB" in str(info.value)
 
 
+def _smartpeak(testdata: Path) -> Path:
+    return testdata / "SmartPeak" / "yeast_MRM_unknowns" / "LCMS_MRM_Unknowns_traML.csv"
+
+
+def _labelled(m) -> list[tuple]:
+    return [
+        (s.name, s.label, round(s.precursor_mz, 4), len(s.transitions)) for s in m.small_molecules
+    ]
+
+
 def test_reads_smartpeak_openms_csv(testdata: Path, tmp_path: Path) -> None:
-    path = testdata / "SmartPeak" / "yeast_MRM_unknowns" / "LCMS_MRM_Unknowns_traML.csv"
-    m = read_any(path)
+    m = read_any(_smartpeak(testdata))
     c = m.counts()
-    assert c["small_molecules"] == 118
+    # 118 compounds, each as its light form and its heavy internal standard
+    assert c["small_molecules"] == 236
     assert c["small_molecule_transitions"] == 324
-    arg = next(s for s in m.small_molecules if s.name == "arg-L")
-    assert arg.precursor_mz == 179.0
-    for fmt in ("openms", "traml"):
+    assert sum(s.label == "heavy" for s in m.small_molecules) == 118
+    arg = {s.label: s for s in m.small_molecules if s.name == "arg-L"}
+    assert set(arg) == {"light", "heavy"}
+    assert (arg["light"].precursor_mz, arg["heavy"].precursor_mz) == (173.0, 179.0)
+    assert [t.product_mz for t in arg["light"].transitions] == [131.0]
+    assert [t.product_mz for t in arg["heavy"].transitions] == [136.0]
+    assert [t.name for t in arg["heavy"].transitions] == ["arg-L.arg-L_1.Heavy"]
+    for fmt in ("openms", "traml", "msuite", "skyline", "thermo", "sciex"):
         out = tmp_path / EXTENSIONS[fmt]
         write_any(m, out)
         again = read_any(out)
-        assert again.counts()["small_molecule_transitions"] == 324
-        assert [(s.name, s.precursor_mz) for s in again.small_molecules] == [
-            (s.name, s.precursor_mz) for s in m.small_molecules]
+        assert again.counts()["small_molecule_transitions"] == 324, fmt
+        assert _labelled(again) == _labelled(m), fmt
+
+
+def test_smartpeak_internal_standard_without_light_partner_is_a_warning(testdata: Path) -> None:
+    m = read_any(_smartpeak(testdata))
+    warnings = [p for p in check_method(m) if not p.is_error]
+    lights = {s.name for s in m.small_molecules if s.label == "light"}
+    orphans = [s.name for s in m.small_molecules if s.label == "heavy" and s.name not in lights]
+    assert len(warnings) == len(orphans) == 1
+    assert warnings[0].field == "label"
+    assert "without a light partner" in warnings[0].message
+    assert orphans[0] in warnings[0].target
+
+
+def test_lenient_traml_keeps_unreadable_peptides(testdata: Path, tmp_path: Path) -> None:
+    path = testdata / "OpenMS" / "srm_mrm" / "OpenSwathAnalyzer_1_input.TraML"
+    m = read_any(path, strict=False)
+    peps = {p.modified_sequence: p for p in m.precursors}
+    assert list(peps) == ["PEPTIDEA", "PEPTIDEB"]
+    assert peps["PEPTIDEA"].precursor_mz == 500.0
+    assert [t.product_mz for t in peps["PEPTIDEA"].transitions] == [628.435, 654.38]
+    assert [t.name for t in peps["PEPTIDEA"].transitions] == ["tr1", "tr2"]
+    gr2 = peps["PEPTIDEB"]
+    assert gr2.precursor_mz == 501.0
+    assert [t.product_mz for t in gr2.transitions] == [618.31, 628.435, 651.3]
+    assert [t.library_intensity for t in gr2.transitions] == [10000.0, 2000.0, 4300.0]
+    assert (gr2.sequence, gr2.key) == ("PEPTIDEB", ("PEPTIDEB", 2, "light"))
+    (warning,) = m.provenance["warnings"]
+    assert "PEPTIDEB" in warning and "strict=False" in warning
+    # lenient check: the kept sequence is a warning and its mass checks are skipped; the toy
+    # file's made-up m/z 500 for PEPTIDEA is still caught by the mass check of that sequence
+    found = check_method(m, strict=False)
+    assert [(p.severity, p.field, p.value) for p in found] == [
+        ("error", "precursor_mz", 500.0),
+        ("warning", "modified_sequence", "PEPTIDEB"),
+    ]
+    assert [(p.severity, p.value) for p in check_method(m)] == [
+        ("error", 500.0),
+        ("error", "PEPTIDEB"),
+    ]
+    # every writer copes with the kept sequence; lenient reads give it back
+    for fmt in ("traml", "openms", "skyline", "msuite", "thermo"):
+        out = tmp_path / EXTENSIONS[fmt]
+        write_any(m, out)
+        again = read_any(out, strict=False)
+        assert [
+            (p.modified_sequence, p.precursor_mz, [t.product_mz for t in p.transitions])
+            for p in again.precursors
+        ] == [
+            (p.modified_sequence, p.precursor_mz, [t.product_mz for t in p.transitions])
+            for p in m.precursors
+        ], fmt
+        if fmt != "msuite":  # msuite's own format stores sequences without reading them
+            with pytest.raises(InputError, match="PEPTIDEB"):
+                read_any(out)
 
 
 def test_metabolite_panel_formats(testdata: Path, tmp_path: Path) -> None:
@@ -176,8 +258,10 @@ def test_skyline_bad_cell_row_and_column(method, tmp_path: Path) -> None:
 
 def test_skyline_unknown_modification(tmp_path: Path) -> None:
     path = tmp_path / "m.csv"
-    path.write_text("Protein Name,Peptide Modified Sequence,Precursor Charge,Precursor Mz,"
-                    "Product Mz\nP,PEPT[+12.3456]IDEK,2,500,600\n")
+    path.write_text(
+        "Protein Name,Peptide Modified Sequence,Precursor Charge,Precursor Mz,"
+        "Product Mz\nP,PEPT[+12.3456]IDEK,2,500,600\n"
+    )
     with pytest.raises(InputError, match="unknown modification") as info:
         read_any(path)
     assert info.value.line == 2
@@ -238,8 +322,9 @@ def test_transition_names_are_read_and_kept(testdata: Path, tmp_path: Path) -> N
     assert all(names) and len(set(names)) == len(names)
     csv_path = testdata / "SmartPeak" / "yeast_MRM_unknowns" / "LCMS_MRM_Unknowns_traML.csv"
     smartpeak = read_any(csv_path)
-    arg_names = {t.name for s in smartpeak.small_molecules if s.name == "arg-L"
-                 for t in s.transitions}
+    arg_names = {
+        t.name for s in smartpeak.small_molecules if s.name == "arg-L" for t in s.transitions
+    }
     assert arg_names == {"arg-L.arg-L_1.Heavy", "arg-L.arg-L_1.Light"}
     for method, fmts in ((traml, ("traml", "openms")), (smartpeak, ("traml", "openms"))):
         for fmt in fmts:
@@ -247,6 +332,56 @@ def test_transition_names_are_read_and_kept(testdata: Path, tmp_path: Path) -> N
             write_any(method, out)
             again = read_any(out)
             assert sorted(t.name for p in again.precursors for t in p.transitions) == sorted(
-                t.name for p in method.precursors for t in p.transitions)
+                t.name for p in method.precursors for t in p.transitions
+            )
             assert sorted(t.name for s in again.small_molecules for t in s.transitions) == sorted(
-                t.name for s in method.small_molecules for t in s.transitions)
+                t.name for s in method.small_molecules for t in s.transitions
+            )
+
+
+_OPENMS_COMPOUNDS = """<?xml version="1.0" encoding="UTF-8"?>
+<TraML version="1.0.0" xmlns="http://psi.hupo.org/ms/traml">
+  <CompoundList>
+    <Compound id="arg-L_light">
+      <cvParam cvRef="MS" accession="MS:1000041" name="charge state" value="1"/>
+      <userParam name="CompoundName" type="xsd:string" value="arg-L"/>
+      <userParam name="Adducts" type="xsd:string" value="[M+H]+"/>
+      <userParam name="LabelType" type="xsd:string" value="Light"/>
+    </Compound>
+    <Compound id="arg-L_heavy">
+      <cvParam cvRef="MS" accession="MS:1000041" name="charge state" value="1"/>
+      <userParam name="CompoundName" type="xsd:string" value="arg-L"/>
+      <userParam name="Adducts" type="xsd:string" value="[M+H]+"/>
+      <userParam name="LabelType" type="xsd:string" value="Heavy"/>
+    </Compound>
+  </CompoundList>
+  <TransitionList>
+    <Transition id="t_light" compoundRef="arg-L_light">
+      <Precursor><cvParam cvRef="MS" accession="MS:1000827"
+        name="isolation window target m/z" value="173"/></Precursor>
+      <Product><cvParam cvRef="MS" accession="MS:1000827"
+        name="isolation window target m/z" value="131"/></Product>
+    </Transition>
+    <Transition id="t_heavy" compoundRef="arg-L_heavy">
+      <Precursor><cvParam cvRef="MS" accession="MS:1000827"
+        name="isolation window target m/z" value="179"/></Precursor>
+      <Product><cvParam cvRef="MS" accession="MS:1000827"
+        name="isolation window target m/z" value="136"/></Product>
+    </Transition>
+  </TransitionList>
+</TraML>
+"""
+
+
+def test_traml_compound_label_from_openms_user_params(tmp_path: Path) -> None:
+    path = tmp_path / "openms_compounds.TraML"
+    path.write_text(_OPENMS_COMPOUNDS)
+    m = read_any(path)
+    assert [
+        (s.name, s.adduct, s.label, s.precursor_mz, [t.name for t in s.transitions])
+        for s in m.small_molecules
+    ] == [
+        ("arg-L", "[M+H]+", "light", 173.0, ["t_light"]),
+        ("arg-L", "[M+H]+", "heavy", 179.0, ["t_heavy"]),
+    ]
+    assert check_method(m) == []

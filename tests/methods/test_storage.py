@@ -26,14 +26,34 @@ def _method() -> Method:
     m = Method(name='panel "A"', description="line1\nline2")
     m.proteins = [Protein("P1", "NAME_HUMAN", "GENE", "a protein, with comma", True)]
     m.precursors = [
-        PeptidePrecursor("P1", "SAMPLER", 2, 401.21, "light", "", 12.5, 10.0, 20.0,
-                         transitions=[Transition("y", 4, 1, 500.3, 100.0, True, name="PEP_y4"),
-                                      Transition("b", 3, 1, 300.1)]),
+        PeptidePrecursor(
+            "P1",
+            "SAMPLER",
+            2,
+            401.21,
+            "light",
+            "",
+            12.5,
+            10.0,
+            20.0,
+            transitions=[
+                Transition("y", 4, 1, 500.3, 100.0, True, name="PEP_y4"),
+                Transition("b", 3, 1, 300.1),
+            ],
+        ),
     ]
-    m.small_molecules = [SmallMolecule("Melatonin", "C13H16N2O2", "[M+H]+", 1, 233.12845, 257.4,
-                                       60.0,
-                                       transitions=[Transition("", 0, 1, 174.1,
-                                                               name="melatonin_174")])]
+    m.small_molecules = [
+        SmallMolecule(
+            "Melatonin",
+            "C13H16N2O2",
+            "[M+H]+",
+            1,
+            233.12845,
+            257.4,
+            60.0,
+            transitions=[Transition("", 0, 1, 174.1, name="melatonin_174")],
+        )
+    ]
     m.dia_windows = [DIAWindow(400, 425, 25.0), DIAWindow(425, 450)]
     m.provenance = {"fasta": ["a.fasta"], "options": {"x": 1}}
     return m
@@ -42,8 +62,12 @@ def _method() -> Method:
 def test_round_trip(tmp_path: Path) -> None:
     m = _method()
     written = save_method(m, tmp_path / "m.toml")
-    assert {p.name for p in written} == {"m.toml", "m.proteins.csv", "m.transitions.csv",
-                                         "m.small_molecules.csv"}
+    assert {p.name for p in written} == {
+        "m.toml",
+        "m.proteins.csv",
+        "m.transitions.csv",
+        "m.small_molecules.csv",
+    }
     back = load_method(tmp_path / "m.toml")
     assert back.name == m.name and back.description == m.description
     assert back.proteins == m.proteins
@@ -74,8 +98,11 @@ def test_toml_writer_escapes() -> None:
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     save_method(_method(), tmp_path / "m.toml")
     path = tmp_path / "m.toml"
-    path.write_text(path.read_text().replace(f"schema_version = {SCHEMA_VERSION}",
-                                             f"schema_version = {SCHEMA_VERSION + 1}"))
+    path.write_text(
+        path.read_text().replace(
+            f"schema_version = {SCHEMA_VERSION}", f"schema_version = {SCHEMA_VERSION + 1}"
+        )
+    )
     with pytest.raises(SchemaVersionError) as info:
         load_method(path)
     assert info.value.field == "schema_version"
@@ -103,3 +130,56 @@ def test_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "y.toml").write_text('name = "x"\n')
     with pytest.raises(FileFormatError, match="schema_version"):
         load_method(tmp_path / "y.toml")
+
+
+def test_small_molecule_labels_round_trip(tmp_path: Path) -> None:
+    m = _method()
+    light = m.small_molecules[0]
+    heavy = SmallMolecule(
+        "Melatonin",
+        "",
+        "[M+H]+",
+        1,
+        237.1536,
+        257.4,
+        60.0,
+        label="heavy",
+        transitions=[Transition("", 0, 1, 178.1, name="melatonin_d4_178")],
+    )
+    m.small_molecules.append(heavy)
+    save_method(m, tmp_path / "m.toml")
+    header = (tmp_path / "m.small_molecules.csv").read_text().splitlines()[0].split(",")
+    assert header[:4] == ["name", "formula", "adduct", "label"]
+    back = load_method(tmp_path / "m.toml")
+    assert [(s.name, s.label, s.precursor_mz) for s in back.small_molecules] == [
+        ("Melatonin", "light", light.precursor_mz),
+        ("Melatonin", "heavy", 237.1536),
+    ]
+    assert back.small_molecules[1].transitions[0].name == "melatonin_d4_178"
+
+
+def test_small_molecule_table_without_label_column_reads_light(tmp_path: Path) -> None:
+    save_method(_method(), tmp_path / "m.toml")
+    table = tmp_path / "m.small_molecules.csv"
+    rows = [line.split(",") for line in table.read_text().splitlines()]
+    at = rows[0].index("label")
+    table.write_text("\n".join(",".join(r[:at] + r[at + 1 :]) for r in rows) + "\n")
+    (mol,) = load_method(tmp_path / "m.toml").small_molecules
+    assert (mol.name, mol.label, mol.precursor_mz) == ("Melatonin", "light", 233.12845)
+    assert mol.transitions[0].product_mz == 174.1
+
+
+def test_small_molecule_unknown_label_is_refused(tmp_path: Path) -> None:
+    save_method(_method(), tmp_path / "m.toml")
+    table = tmp_path / "m.small_molecules.csv"
+    table.write_text(table.read_text().replace(",light,", ",medium,"))
+    with pytest.raises(FileFormatError) as info:
+        load_method(tmp_path / "m.toml")
+    assert (info.value.field, info.value.value, info.value.line) == ("label", "medium", 2)
+
+
+def test_reader_warnings_are_kept(tmp_path: Path) -> None:
+    m = _method()
+    m.provenance["warnings"] = ["Peptide x 'PEPTIDEB': not an amino-acid letter"]
+    save_method(m, tmp_path / "m.toml")
+    assert load_method(tmp_path / "m.toml").provenance["warnings"] == m.provenance["warnings"]

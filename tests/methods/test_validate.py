@@ -42,15 +42,19 @@ def test_product_mz_inconsistent_and_out_of_range() -> None:
     problems = check_method(m)
     fields = {(p.field, p.message.split(" (")[0]) for p in problems}
     assert ("product_mz", "outside the instrument's m/z range") in fields
-    assert any("inconsistent with y" in p.message or "inconsistent with b" in p.message
-               for p in problems)
+    assert any(
+        "inconsistent with y" in p.message or "inconsistent with b" in p.message for p in problems
+    )
 
 
 def test_duplicates_unknown_mod_and_label() -> None:
     m = _method()
     p0 = m.precursors[0]
-    p0.transitions.append(Transition(p0.transitions[0].ion_type, p0.transitions[0].ordinal, 1,
-                                     p0.transitions[0].product_mz))
+    p0.transitions.append(
+        Transition(
+            p0.transitions[0].ion_type, p0.transitions[0].ordinal, 1, p0.transitions[0].product_mz
+        )
+    )
     m.precursors.append(m.precursors[0])
     bad = build_peptide_precursors("SAMPLEDIDEK", "P2", BuildOptions(), Instrument())[0]
     bad.modified_sequence = "SAMPLE[Foo]DIDEK"
@@ -92,3 +96,55 @@ def test_dia_windows() -> None:
     assert windows[0].collision_energy == pytest.approx(0.0339 * 412.5 + 2.3597, abs=0.01)
     with pytest.raises(InputError, match="bad DIA window set"):
         fixed_windows(400, 300, 25)
+
+
+def test_internal_standard_needs_a_light_partner() -> None:
+    mz, _ = adduct_mz("C13H16N2O2", "[M+H]+")
+    m = Method(name="is")
+    m.small_molecules = [
+        SmallMolecule("Melatonin", "C13H16N2O2", "[M+H]+", 1, mz),
+        SmallMolecule("Melatonin", "", "[M+H]+", 1, mz + 4.0251, label="heavy"),
+        SmallMolecule("Caffeine", "", "[M+H]+", 1, 198.1, label="heavy"),
+    ]
+    (problem,) = check_method(m)
+    assert (problem.severity, problem.field, problem.value) == ("warning", "label", "heavy")
+    assert problem.target == "Caffeine/[M+H]+/heavy"
+    assert "'Caffeine'" in problem.allowed
+    assert str(problem).startswith("warning: ")
+    validate_method(m)  # warnings do not make a method invalid
+
+
+def test_small_molecule_label_and_duplicate_key() -> None:
+    m = Method(name="k")
+    m.small_molecules = [
+        SmallMolecule("A", "", "", 1, 200.0),
+        SmallMolecule("A", "", "", 1, 200.0),  # same name, adduct, label and m/z
+        SmallMolecule("A", "", "", 1, 206.0, label="heavy"),  # its internal standard: fine
+        SmallMolecule("B", "", "", 1, 300.0, label="medium"),
+    ]
+    problems = check_method(m)
+    assert [(p.target, p.field, p.message) for p in problems] == [
+        ("A/?", "name", "small molecule listed twice"),
+        ("B/?/medium", "label", "unknown isotope label"),
+    ]
+    with pytest.raises(MethodValidationError):
+        validate_method(m)
+
+
+def test_lenient_check_skips_mass_checks_of_kept_sequences() -> None:
+    m = _method()
+    kept = m.precursors[0]
+    kept.modified_sequence = "SAMPLEDIDEB"  # B is not a residue: kept as given
+    kept.transitions[0].product_mz = 2000.0
+    strict = check_method(m)
+    assert [(p.severity, p.field) for p in strict] == [("error", "modified_sequence")]
+    lenient = check_method(m, strict=False)
+    assert [(p.severity, p.field, p.message.split(" (")[0]) for p in lenient] == [
+        (
+            "warning",
+            "modified_sequence",
+            "not an amino-acid letter; kept as given, mass checks skipped",
+        ),
+        ("error", "product_mz", "outside the instrument's m/z range"),
+    ]
+    assert kept.sequence == "SAMPLEDIDEB"

@@ -8,7 +8,13 @@ SumFormula, Adducts``. On input the older spellings (``ProteinName``, ``FullPept
 ``FullUniModPeptideName``, ``RetentionTime``, ``FragmentCharge``, ``decoy``,
 ``transition_group_id``, ``quantifying_transition``, ``Collision Energy``) are accepted.
 Rows without a peptide sequence are small molecules; their ``RetentionTime`` /
-``NormalizedRetentionTime`` is taken as seconds.
+``NormalizedRetentionTime`` is taken as seconds. Small-molecule rows are grouped by compound
+name (``CompoundName``, else ``TransitionGroupId``, else ``ProteinId``), adduct, ``LabelType``
+and precursor m/z, so an internal standard listed under its analyte's name (SmartPeak's
+``arg-L`` Light 173 / Heavy 179) becomes its own ``heavy`` molecule.
+
+``read_openms(path, strict=False)`` keeps peptide sequences it cannot read as given (with the
+list's m/z) and records a warning in ``method.provenance["warnings"]``.
 """
 
 from __future__ import annotations
@@ -17,20 +23,42 @@ import csv
 import math
 from pathlib import Path
 
-from msuite.core.errors import InputError
-from msuite.methods.chemistry import parse_peptide
-from msuite.methods.formats.common import fmt, group_precursors, protein_list
-from msuite.methods.model import HEAVY_RESIDUES, Method, SmallMolecule, Transition
+from msuite.methods.formats.common import fmt, group_precursors, peptide_or_text, protein_list
+from msuite.methods.model import (
+    HEAVY_RESIDUES,
+    Method,
+    SmallMolecule,
+    Transition,
+    label_from_text,
+    small_molecule_key,
+)
 from msuite.methods.tables import Row, read_table
 
 __all__ = ["COLUMNS", "read_openms", "write_openms"]
 
 COLUMNS = (
-    "PrecursorMz", "ProductMz", "PrecursorCharge", "ProductCharge", "LibraryIntensity",
-    "NormalizedRetentionTime", "PeptideSequence", "ModifiedPeptideSequence", "PeptideGroupLabel",
-    "LabelType", "ProteinId", "FragmentType", "FragmentSeriesNumber", "Annotation",
-    "CollisionEnergy", "TransitionGroupId", "TransitionId", "Decoy", "QuantifyingTransition",
-    "CompoundName", "SumFormula", "Adducts",
+    "PrecursorMz",
+    "ProductMz",
+    "PrecursorCharge",
+    "ProductCharge",
+    "LibraryIntensity",
+    "NormalizedRetentionTime",
+    "PeptideSequence",
+    "ModifiedPeptideSequence",
+    "PeptideGroupLabel",
+    "LabelType",
+    "ProteinId",
+    "FragmentType",
+    "FragmentSeriesNumber",
+    "Annotation",
+    "CollisionEnergy",
+    "TransitionGroupId",
+    "TransitionId",
+    "Decoy",
+    "QuantifyingTransition",
+    "CompoundName",
+    "SumFormula",
+    "Adducts",
 )
 _ALIASES = {
     "ProteinName": "ProteinId",
@@ -56,34 +84,83 @@ def write_openms(method: Method, path: str | Path) -> None:
         for p in method.precursors:
             group = f"{p.modified_sequence}_{p.charge}"
             gid = f"{p.protein}_{group}_{p.label}"
-            residues = parse_peptide(p.modified_sequence).residues
+            residues = p.sequence
             for t in p.transitions:
                 n += 1
-                w.writerow([
-                    fmt(p.precursor_mz), fmt(t.product_mz), p.charge, t.charge,
-                    fmt(t.library_intensity, 2), fmt(p.irt, 2), residues, p.modified_sequence,
-                    group, p.label, p.protein, t.ion_type, t.ordinal or "", t.annotation,
-                    fmt(p.collision_energy, 2), gid, t.name or f"{n}_{gid}_{t.annotation}",
-                    int(p.decoy), int(t.quantifier), "", "", "",
-                ])
+                w.writerow(
+                    [
+                        fmt(p.precursor_mz),
+                        fmt(t.product_mz),
+                        p.charge,
+                        t.charge,
+                        fmt(t.library_intensity, 2),
+                        fmt(p.irt, 2),
+                        residues,
+                        p.modified_sequence,
+                        group,
+                        p.label,
+                        p.protein,
+                        t.ion_type,
+                        t.ordinal or "",
+                        t.annotation,
+                        fmt(p.collision_energy, 2),
+                        gid,
+                        t.name or f"{n}_{gid}_{t.annotation}",
+                        int(p.decoy),
+                        int(t.quantifier),
+                        "",
+                        "",
+                        "",
+                    ]
+                )
         for s in method.small_molecules:
-            gid = f"{s.name}_{s.adduct}"
+            gid = f"{s.name}_{s.adduct}" + ("_heavy" if s.label == "heavy" else "")
             for t in s.transitions:
                 n += 1
-                w.writerow([
-                    fmt(s.precursor_mz), fmt(t.product_mz), s.charge, t.charge,
-                    fmt(t.library_intensity, 2), fmt(s.rt, 4), "", "", "", "", "", "", "", "",
-                    fmt(s.collision_energy, 2), gid, t.name or f"{n}_{gid}", 0, int(t.quantifier),
-                    s.name, s.formula, s.adduct,
-                ])
+                w.writerow(
+                    [
+                        fmt(s.precursor_mz),
+                        fmt(t.product_mz),
+                        s.charge,
+                        t.charge,
+                        fmt(t.library_intensity, 2),
+                        fmt(s.rt, 4),
+                        "",
+                        "",
+                        "",
+                        s.label,
+                        "",
+                        "",
+                        "",
+                        "",
+                        fmt(s.collision_energy, 2),
+                        gid,
+                        t.name or f"{n}_{gid}",
+                        0,
+                        int(t.quantifier),
+                        s.name,
+                        s.formula,
+                        s.adduct,
+                    ]
+                )
 
 
-def read_openms(path: str | Path) -> Method:
-    """Read an OpenMS assay TSV/CSV."""
+def read_openms(path: str | Path, strict: bool = True) -> Method:
+    """Read an OpenMS assay TSV/CSV.
+
+    Parameters
+    ----------
+    path
+        The table (tab- or comma-separated).
+    strict
+        When True (default) a peptide sequence msuite cannot read is an :class:`InputError`;
+        when False it is kept as given and a warning is added to
+        ``method.provenance["warnings"]``.
+    """
     path = Path(path)
     method = Method(name=path.stem)
     rows = []
-    mols: dict[str, SmallMolecule] = {}
+    mols: dict[tuple, SmallMolecule] = {}
     for raw in read_table(path, required=("PrecursorMz", "ProductMz")):
         cells = {}
         for k, v in raw.cells.items():
@@ -92,8 +169,9 @@ def read_openms(path: str | Path) -> Method:
         where = {"path": row.path, "line": row.line}
         seq_text = row.text("ModifiedPeptideSequence", "") or row.text("PeptideSequence", "")
         trans = Transition(
-            row.text("FragmentType", "").lower() if row.text("FragmentType", "").lower()
-            in ("b", "y") else "",
+            row.text("FragmentType", "").lower()
+            if row.text("FragmentType", "").lower() in ("b", "y")
+            else "",
             row.int("FragmentSeriesNumber", 0, minimum=0),
             row.int("ProductCharge", 1, minimum=1),
             row.float("ProductMz"),
@@ -104,32 +182,17 @@ def read_openms(path: str | Path) -> Method:
         if not trans.ion_type:
             trans.ordinal = 0
         if not seq_text:
-            name = row.text("CompoundName", "") or row.text("TransitionGroupId", "") or row.text(
-                "ProteinId")
-            mol = mols.get(name)
-            if mol is None:
-                mol = SmallMolecule(
-                    name=name, formula=row.text("SumFormula", ""), adduct=row.text("Adducts", ""),
-                    charge=row.int("PrecursorCharge", 1), precursor_mz=row.float("PrecursorMz"),
-                    rt=row.float("NormalizedRetentionTime", math.nan),
-                    collision_energy=row.float("CollisionEnergy", math.nan),
-                )
-                mols[name] = mol
-            mol.transitions.append(trans)
+            _small_molecule_row(row, trans, mols)
             continue
-        try:
-            parsed = parse_peptide(seq_text)
-        except InputError as exc:
-            raise InputError(exc.message, field="ModifiedPeptideSequence", value=seq_text,
-                             allowed=exc.allowed, **where) from None
-        label = row.text("LabelType", "light").lower()
-        label = "heavy" if label.startswith("heavy") else "light"
-        labelled = "".join(r for r in HEAVY_RESIDUES if r in parsed.residues) if (
-            label == "heavy") else ""
+        modified, residues = peptide_or_text(
+            seq_text, strict=strict, field="ModifiedPeptideSequence", where=where, method=method
+        )
+        label = label_from_text(row.text("LabelType", ""))
+        labelled = "".join(r for r in HEAVY_RESIDUES if r in residues) if (label == "heavy") else ""
         charge = row.int("PrecursorCharge", minimum=1)
         fields = {
             "protein": row.text("ProteinId", ""),
-            "modified_sequence": parsed.proforma,
+            "modified_sequence": modified,
             "charge": charge,
             "precursor_mz": row.float("PrecursorMz"),
             "label": label,
@@ -138,9 +201,34 @@ def read_openms(path: str | Path) -> Method:
             "collision_energy": row.float("CollisionEnergy", math.nan),
             "decoy": row.bool("Decoy"),
         }
-        key = (fields["protein"], parsed.proforma, charge, label)
+        key = (fields["protein"], modified, charge, label)
         rows.append((key, fields, trans))
     method.precursors = group_precursors(rows)
     method.small_molecules = list(mols.values())
     protein_list(method)
     return method
+
+
+def _small_molecule_row(row: Row, trans: Transition, mols: dict[tuple, SmallMolecule]) -> None:
+    """Add one small-molecule row to its molecule, keyed by name, adduct, label and m/z."""
+    name = (
+        row.text("CompoundName", "") or row.text("TransitionGroupId", "") or row.text("ProteinId")
+    )
+    adduct = row.text("Adducts", "")
+    label = label_from_text(row.text("LabelType", ""))
+    prec_mz = row.float("PrecursorMz")
+    key = small_molecule_key(name, adduct, label, prec_mz)
+    mol = mols.get(key)
+    if mol is None:
+        mol = SmallMolecule(
+            name=name,
+            formula=row.text("SumFormula", ""),
+            adduct=adduct,
+            charge=row.int("PrecursorCharge", 1),
+            precursor_mz=prec_mz,
+            rt=row.float("NormalizedRetentionTime", math.nan),
+            collision_energy=row.float("CollisionEnergy", math.nan),
+            label=label,
+        )
+        mols[key] = mol
+    mol.transitions.append(trans)
