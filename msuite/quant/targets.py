@@ -6,14 +6,11 @@ internal standard. Light and heavy precursors of the same protein, modified sequ
 are paired; a small molecule's transitions are split by label when the list gives one.
 
 Transition ids are the list's own (``Transition.name``: TraML ``Transition id``, OpenMS
-``TransitionId``/``transition_name``). The method model does not keep the label and precursor
-m/z of each small-molecule transition: an OpenMS list that files a compound's light and heavy
-transitions under one group id (SmartPeak's lists do) yields one ``SmallMolecule`` with the
-first row's precursor m/z for both. :func:`list_rows` therefore reads ids, labels and precursor
-m/z from OpenMS tables and TraML directly, and :func:`build_targets` lays them over the method,
-transition by transition, matched on the id (else on product and precursor m/z or name). Lists
-without ids (Skyline, vendor) get ids made from the group, label and fragment
-(``LVNEVTEFAK_2_light_y7``).
+``TransitionId``/``transition_name``). :func:`list_rows` also reads ids, labels and precursor m/z
+from OpenMS tables and TraML directly, and :func:`build_targets` lays them over the method,
+transition by transition, matched on the id (else on product and precursor m/z or name), so the
+groups follow the list exactly even where a format's reader normalises it. Lists without ids
+(Skyline, vendor) get ids made from the group, label and fragment (``LVNEVTEFAK_2_light_y7``).
 
 A TraML whose peptides :func:`msuite.methods.formats.read_any` refuses (sequences with letters
 outside the 20 residues, such as OpenMS's test ``PEPTIDEB``) is still quantifiable: quantification
