@@ -189,6 +189,10 @@ def run_statistics(run: Path) -> str:
     )
 
 
+def _megabytes(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:,.1f} MB"
+
+
 def _median(fn: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -300,12 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.reuse and run.is_file() and method_path.is_file()):
         chroms, _ = make_chromatograms(method, rng)
         run.unlink(missing_ok=True)
+        t_write = time.perf_counter()
         with RunFileWriter(run, RunMetadata(run_id=run.stem)) as writer:
-            for c in chroms:
-                writer.append_chromatogram(c)
+            writer.append_chromatograms(chroms)
             writer.close()
+        t_write = time.perf_counter() - t_write
         save_method(method, method_path)
-        print(f"generated {run} in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {run} in {time.perf_counter() - t0:.1f} s "
+            f"(run file written in {t_write:.2f} s)"
+        )
+    print(f"run file: {_megabytes(run)}")
     print(run_statistics(run))
 
     groups = build_targets(method)
@@ -351,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.peer:
         mzml, traml = folder / "srm_run.peer.mzML", folder / "panel.TraML"
         write_peer_files(method, run, mzml, traml)
+        print(f"same run as mzML: {_megabytes(mzml)} (run file: {_megabytes(run)})")
         try:
             total, score_only, n_feat = peer_openms(mzml, traml)
             print(

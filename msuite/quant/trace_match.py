@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from msuite.core.errors import InputError
-from msuite.core.model import Chromatogram, ChromatogramKind, Polarity
+from msuite.core.model import Chromatogram, ChromatogramKind
 from msuite.io.formats import RUN, detect_format
 from msuite.io.runfile.xic import extract_xic
 from msuite.quant.targets import TraceTarget
@@ -83,42 +83,11 @@ def _source(path: Path):
 
 
 def _run_file_chromatograms(path: Path) -> list[Chromatogram]:
-    """All chromatograms of a run file, read in three dataset reads.
-
-    The file is validated by :class:`~msuite.io.runfile.RunFile`; the arrays are then read
-    whole from the documented datasets (``chromatograms/time``, ``/intensity``, ``/index``,
-    docs/run-file.md) instead of one slice per chromatogram, which costs ~70 us each.
-    """
-    import h5py
-
+    """All chromatograms of a run file, read in bulk (:meth:`RunFile.chromatograms`)."""
     from msuite.io.runfile import RunFile
 
     with RunFile(path) as run:
-        n = run.n_chromatograms
-    if n == 0:
-        return []
-    with h5py.File(path, "r", swmr=True) as fh:
-        index = fh["chromatograms/index"][:n]
-        end = int((index["offset"] + index["length"]).max())
-        time = fh["chromatograms/time"][:end]
-        intensity = fh["chromatograms/intensity"][:end]
-    out = []
-    for row in index:
-        a, k = int(row["offset"]), int(row["length"])
-        native = row["native_id"]
-        out.append(
-            Chromatogram(
-                native_id=native.decode() if isinstance(native, bytes) else str(native),
-                kind=ChromatogramKind(int(row["kind"])),
-                time=time[a : a + k],
-                intensity=intensity[a : a + k],
-                precursor_mz=float(row["precursor_mz"]),
-                product_mz=float(row["product_mz"]),
-                polarity=Polarity(int(row["polarity"])),
-                collision_energy=float(row["collision_energy"]),
-            )
-        )
-    return out
+        return run.chromatograms()
 
 
 def _chromatograms(path: Path) -> list[Chromatogram]:

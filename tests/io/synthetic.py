@@ -1,10 +1,17 @@
-"""Deterministic synthetic spectra for run-file tests (scan i is the same in every process)."""
+"""Deterministic synthetic spectra and chromatograms for run-file tests (same in every process)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from msuite.core.model import Polarity, Precursor, ScanHeader, Spectrum
+from msuite.core.model import (
+    Chromatogram,
+    ChromatogramKind,
+    Polarity,
+    Precursor,
+    ScanHeader,
+    Spectrum,
+)
 
 
 def synthetic_spectrum(i: int, n_points: int = 300) -> Spectrum:
@@ -42,3 +49,21 @@ def synthetic_spectrum(i: int, n_points: int = 300) -> Spectrum:
         filter_string=f"FTMS + c NSI {'Full ms' if level == 1 else 'd Full ms2'}",
     )
     return Spectrum(header, mz, intensity)
+
+
+def synthetic_chromatogram(i: int, n_points: int | None = None) -> Chromatogram:
+    """Return SRM chromatogram ``i`` (20-60 points unless ``n_points`` is given)."""
+    rng = np.random.default_rng(10_000 + i)
+    n = int(rng.integers(20, 61)) if n_points is None else n_points
+    time = np.sort(rng.uniform(0.0, 3600.0, n))
+    intensity = rng.poisson(50.0, n).astype(np.float64)
+    return Chromatogram(
+        native_id=f"SRM SIC Q1={400.0 + i * 0.01:.4f} Q3={300.0 + i % 97:.4f} id={i}",
+        kind=ChromatogramKind.SRM,
+        time=time,
+        intensity=intensity,
+        precursor_mz=400.0 + i * 0.01,
+        product_mz=300.0 + i % 97,
+        polarity=Polarity.POSITIVE if i % 3 else Polarity.NEGATIVE,
+        collision_energy=20.0 + i % 11,
+    )

@@ -6,6 +6,7 @@ import hashlib
 import math
 import os
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -67,12 +68,12 @@ def _nan_min_max(mz: np.ndarray) -> tuple[float, float]:
 class RunFileWriter:
     """Write one injection's spectra and chromatograms to an HDF5 run file.
 
-    Scans are buffered and written in batches; a batch is flushed to disk every
-    ``flush_scans`` scans or ``flush_seconds`` seconds, whichever comes first, and on
-    :meth:`flush` and :meth:`close`. With ``swmr=True`` (the default) the file is in
-    HDF5 single-writer/multiple-reader mode from creation: a reader in another process
-    sees every flushed scan, and a writer killed at any moment leaves a file that opens
-    and holds every scan flushed before the kill.
+    Scans and chromatograms are buffered and written in batches; a batch is flushed to
+    disk every ``flush_scans`` scans (or chromatograms) or ``flush_seconds`` seconds,
+    whichever comes first, and on :meth:`flush` and :meth:`close`. With ``swmr=True`` (the
+    default) the file is in HDF5 single-writer/multiple-reader mode from creation: a reader
+    in another process sees every flushed scan and chromatogram, and a writer killed at any
+    moment leaves a file that opens and holds everything flushed before the kill.
 
     Parameters
     ----------
@@ -91,6 +92,10 @@ class RunFileWriter:
     -----
     Spectra whose m/z array is not ascending are stored sorted by m/z (intensities
     follow their peaks); XIC extraction relies on sorted scans.
+
+    Every flush rewrites the partly filled last chunk of each growing dataset, and in SWMR
+    mode HDF5 does not reuse the file space of the chunk it replaces: flushing is what
+    makes a file grow beyond its data, so the writer flushes per batch, never per item.
     """
 
     def __init__(
@@ -143,6 +148,10 @@ class RunFileWriter:
         self._unflushed_points = 0
         self._pending_scans: list[tuple] = []
         self._pending_precursors: list[tuple] = []
+        self._pending_chrom_rows: list[tuple] = []
+        self._pending_chrom_time: list[np.ndarray] = []
+        self._pending_chrom_intensity: list[np.ndarray] = []
+        self._pending_chrom_points = 0
         self._last_flush = time.monotonic()
 
     # -- appending ---------------------------------------------------------------
@@ -219,13 +228,18 @@ class RunFileWriter:
         else:
             self._buffer_arrays(mz, inten)
         self._unflushed_points += mz.size
+        self._flush_if_due()
+        return index
+
+    def _flush_if_due(self) -> None:
+        """Apply the flush policy (count, points or time since the last flush)."""
         if (
             len(self._pending_scans) >= self.flush_scans
+            or len(self._pending_chrom_rows) >= self.flush_scans
             or self._unflushed_points >= _FLUSH_POINTS
             or time.monotonic() - self._last_flush >= self.flush_seconds
         ):
             self.flush()
-        return index
 
     def _buffer_arrays(self, mz: np.ndarray, inten: np.ndarray) -> None:
         start, end = self._pending_points, self._pending_points + mz.size
@@ -252,35 +266,96 @@ class RunFileWriter:
         for s in spectra:
             self.append_spectrum(s)
 
+    @property
+    def n_chromatograms(self) -> int:
+        """Number of chromatograms appended so far (flushed or buffered)."""
+        return self._n_chroms + len(self._pending_chrom_rows)
+
     def append_chromatogram(self, chromatogram: Chromatogram) -> int:
-        """Append a chromatogram (written immediately and flushed); return its index."""
+        """Append one chromatogram; return its index in the run.
+
+        It is buffered and flushed with the next batch (see the flush policy), like a scan.
+        """
         self._check_open()
-        c = chromatogram
+        row = self._chromatogram_row(chromatogram, "chromatogram")
+        index = self.n_chromatograms
+        self._queue_chromatograms([chromatogram], [row])
+        self._flush_if_due()
+        return index
+
+    def append_chromatograms(self, chromatograms: Iterable[Chromatogram]) -> range:
+        """Append many chromatograms at once; return their indices in the run.
+
+        The batch is checked whole before anything is stored (a bad item leaves the writer
+        unchanged) and written with one resize per dataset when it is flushed. The file
+        content and checksum are the same as appending the chromatograms one by one.
+
+        Raises
+        ------
+        InputError
+            An item is not a :class:`~msuite.core.model.Chromatogram`, or its native id is
+            longer than the schema allows.
+        """
+        self._check_open()
+        items = list(chromatograms)
+        rows = [self._chromatogram_row(c, f"chromatograms[{k}]") for k, c in enumerate(items)]
+        first = self.n_chromatograms
+        self._queue_chromatograms(items, rows)
+        self._flush_if_due()
+        return range(first, first + len(items))
+
+    @staticmethod
+    def _chromatogram_row(c: object, field: str) -> tuple:
+        """Check one chromatogram and return its index row (offset filled in when queued)."""
+        if not isinstance(c, Chromatogram):
+            raise InputError(
+                "not a chromatogram",
+                field=field,
+                value=type(c).__name__,
+                allowed="msuite.core.model.Chromatogram",
+            )
         native_id = _encode_text(c.native_id, 128, "native_id", c.native_id)
-        row = np.array(
-            [
-                (
-                    int(c.kind),
-                    int(c.polarity),
-                    c.precursor_mz,
-                    c.product_mz,
-                    c.collision_energy,
-                    self._n_chrom_points,
-                    c.time.size,
-                    native_id,
-                )
-            ],
-            dtype=CHROMATOGRAM_DTYPE,
+        return (
+            int(c.kind),
+            int(c.polarity),
+            c.precursor_mz,
+            c.product_mz,
+            c.collision_energy,
+            0,
+            c.time.size,
+            native_id,
         )
-        self._append("chromatograms/time", c.time)
-        self._append("chromatograms/intensity", c.intensity)
-        self._append("chromatograms/index", row)
-        self._n_chrom_points += c.time.size
+
+    def _queue_chromatograms(self, items: list[Chromatogram], rows: list[tuple]) -> None:
+        offset = self._n_chrom_points + self._pending_chrom_points
+        for c, row in zip(items, rows, strict=True):
+            self._pending_chrom_rows.append((*row[:5], offset, *row[6:]))
+            # copies: what is stored is the data as appended, even if the caller reuses arrays
+            self._pending_chrom_time.append(c.time.copy())
+            self._pending_chrom_intensity.append(c.intensity.copy())
+            offset += c.time.size
+            self._pending_chrom_points += c.time.size
+            self._unflushed_points += c.time.size
+
+    def _write_pending_chromatograms(self) -> None:
+        """Write buffered chromatograms: arrays flushed first, index rows (the commit) last."""
+        if not self._pending_chrom_rows:
+            return
+        if self._pending_chrom_points:
+            self._append("chromatograms/time", np.concatenate(self._pending_chrom_time))
+            self._append("chromatograms/intensity", np.concatenate(self._pending_chrom_intensity))
         self._ds["chromatograms/time"].flush()
         self._ds["chromatograms/intensity"].flush()
+        self._append(
+            "chromatograms/index", np.array(self._pending_chrom_rows, dtype=CHROMATOGRAM_DTYPE)
+        )
         self._ds["chromatograms/index"].flush()
-        self._n_chroms += 1
-        return self._n_chroms - 1
+        self._n_chrom_points += self._pending_chrom_points
+        self._n_chroms += len(self._pending_chrom_rows)
+        self._pending_chrom_points = 0
+        self._pending_chrom_rows.clear()
+        self._pending_chrom_time.clear()
+        self._pending_chrom_intensity.clear()
 
     def _append(self, name: str, data: np.ndarray) -> None:
         if data.size == 0:
@@ -292,7 +367,7 @@ class RunFileWriter:
         self._hash[name].update(memoryview(np.ascontiguousarray(data)).cast("B"))
 
     def flush(self) -> None:
-        """Write buffered scans and flush them to disk (arrays first, scan table last)."""
+        """Write buffered scans and chromatograms to disk (arrays first, tables last)."""
         self._check_open()
         if self._pending_scans:
             self._spill_buffer()
@@ -307,9 +382,10 @@ class RunFileWriter:
             self._ds["spectra/scans"].flush()
             self._n_scans += len(self._pending_scans)
             self._n_precursors += len(self._pending_precursors)
-            self._unflushed_points = 0
             self._pending_scans.clear()
             self._pending_precursors.clear()
+        self._write_pending_chromatograms()
+        self._unflushed_points = 0
         self._last_flush = time.monotonic()
 
     # -- closing -----------------------------------------------------------------
