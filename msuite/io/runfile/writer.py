@@ -16,6 +16,7 @@ import numpy as np
 
 from msuite.core.errors import InputError, RunFileStateError
 from msuite.core.model import Chromatogram, RunMetadata, Spectrum
+from msuite.io.runfile.compact import compact_if_bloated
 from msuite.io.runfile.compression import DEFAULT_COMPRESSION, filter_options
 from msuite.io.runfile.schema import (
     CHECKSUM_ALGORITHM,
@@ -85,6 +86,10 @@ class RunFileWriter:
         One of ``blosc-zstd`` (default), ``blosc-lz4``, ``gzip``, ``none``.
     flush_scans, flush_seconds
         The flush policy.
+    compact
+        After the close record, rewrite the file without the dead chunk copies that SWMR
+        flushing leaves behind when they make it much larger than its data
+        (:func:`~msuite.io.runfile.compact.compact_if_bloated`).
     swmr
         Enable SWMR mode so other processes can follow the file while it grows.
 
@@ -107,8 +112,10 @@ class RunFileWriter:
         flush_scans: int = DEFAULT_FLUSH_SCANS,
         flush_seconds: float = DEFAULT_FLUSH_SECONDS,
         swmr: bool = True,
+        compact: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.compact = compact
         self.metadata = metadata if metadata is not None else RunMetadata()
         self.flush_scans = max(1, int(flush_scans))
         self.flush_seconds = float(flush_seconds)
@@ -415,6 +422,8 @@ class RunFileWriter:
         self._close_ds.flush()
         self._file.close()
         self._closed = True
+        if self.compact:
+            compact_if_bloated(self.path)
         return checksum
 
     def abandon(self) -> None:
