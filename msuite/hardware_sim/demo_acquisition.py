@@ -134,8 +134,7 @@ def acquire_demo_run(
     with RunFileWriter(out_path, meta) as writer:
         for s in spectra:
             writer.append_spectrum(s)
-        for c in chroms:
-            writer.append_chromatogram(c)
+        writer.append_chromatograms(chroms)
         checksum = writer.close()
     points = sum(r.points.size for r in srm)
     say(
