@@ -21,7 +21,6 @@ import numpy as np
 from msuite.drivers.errors import (
     InstrumentError,
     ProtocolError,
-    TransportError,
 )
 from msuite.drivers.presets import InstrumentLimits
 from msuite.drivers.protocol.blocks import BlockError
@@ -36,6 +35,7 @@ from msuite.drivers.protocol.records import (
     decode_scans,
     encode_table,
 )
+from msuite.drivers.retry import call_with_retry
 from msuite.drivers.transport import VisaTransport
 
 __all__ = ["Identity", "InstrumentState", "MassSpectrometer", "Readbacks"]
@@ -170,21 +170,9 @@ class MassSpectrometer:
 
     def _with_retry(self, what: str, op: Callable[[], T], idempotent: bool) -> T:
         with self._lock:
-            attempt = 0
-            while True:
-                try:
-                    return op()
-                except TransportError as exc:
-                    # a timeout or a broken reply leaves the stream out of step: always resync
-                    final = not idempotent or attempt >= self.retries
-                    try:
-                        self._reconnect()
-                    except TransportError as again:
-                        if final:
-                            raise exc from again
-                    if final:
-                        raise
-                    attempt += 1
+            return call_with_retry(
+                op, self._reconnect, retries=self.retries, idempotent=idempotent
+            )
 
     # ---------------------------------------------------------------- primitives
     def _query(self, command: str, *, idempotent: bool = True) -> str:

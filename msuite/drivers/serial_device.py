@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from msuite.drivers.errors import TransportError
+from msuite.drivers.retry import call_with_retry
 from msuite.drivers.serial_transport import SerialTransport
 
 __all__ = ["SerialDevice"]
@@ -76,19 +76,12 @@ class SerialDevice:
         idempotent: bool,
     ) -> T:
         """Send ``request`` and return ``read_reply(transport)``, retrying when allowed."""
+
+        def op() -> T:
+            self.transport.write(request, what)
+            return read_reply(self.transport)
+
         with self._lock:
-            attempt = 0
-            while True:
-                try:
-                    self.transport.write(request, what)
-                    return read_reply(self.transport)
-                except TransportError as exc:
-                    final = not idempotent or attempt >= self.retries
-                    try:
-                        self._reconnect()
-                    except TransportError as again:
-                        if final:
-                            raise exc from again
-                    if final:
-                        raise
-                    attempt += 1
+            return call_with_retry(
+                op, self._reconnect, retries=self.retries, idempotent=idempotent
+            )

@@ -30,6 +30,7 @@ __all__ = [
     "demo_srm_method",
     "demo_srm_table",
     "demo_truth_ratios",
+    "srm_table_for",
 ]
 
 DEMO_SRM_PEPTIDES = ("LVNEVTEFAK", "DYVSQFEGSALGK", "ATEHLSTLSEK", "EGYYGYTGAFR")
@@ -76,7 +77,11 @@ def demo_truth_ratios(sample: list[SampleSpec] | None = None) -> dict[str, float
 
 def demo_srm_table(dwell_ms: float = 10.0) -> np.ndarray:
     """The SRM table of :func:`demo_srm_method` over the whole run."""
-    method = demo_srm_method()
+    return srm_table_for(demo_srm_method(), dwell_ms)
+
+
+def srm_table_for(method: Method, dwell_ms: float = 10.0) -> np.ndarray:
+    """An SRM table acquiring every peptide transition of ``method`` over the whole run."""
     rows = [(p.precursor_mz, t.product_mz) for p in method.precursors for t in p.transitions]
     table = np.zeros(len(rows), SRM_ROW_DTYPE)
     table["id"] = np.arange(1, len(rows) + 1)

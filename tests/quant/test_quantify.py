@@ -12,8 +12,9 @@ from pyteomics import mass
 
 from msuite.core.model import RunMetadata
 from msuite.drivers.ms import MassSpectrometer
-from msuite.drivers.protocol import PRM_ROW_DTYPE, SRM_ROW_DTYPE, ScanMode
+from msuite.drivers.protocol import PRM_ROW_DTYPE, ScanMode
 from msuite.drivers.scan_convert import record_to_spectrum, srm_chromatograms
+from msuite.hardware_sim.demo_acquisition import srm_table_for
 from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
 from msuite.hardware_sim.sample import HEAVY_SHIFT, PROTON, SampleSpec
 from msuite.hardware_sim.server import MassSpecServer
@@ -62,15 +63,7 @@ def srm_method(sequence: str = SEQUENCE) -> Method:
 
 
 def srm_table(method: Method, dwell_ms: float = 10.0) -> np.ndarray:
-    rows = [(p.precursor_mz, t.product_mz) for p in method.precursors for t in p.transitions]
-    table = np.zeros(len(rows), SRM_ROW_DTYPE)
-    table["id"] = np.arange(1, len(rows) + 1)
-    table["precursor_mz"] = [r[0] for r in rows]
-    table["product_mz"] = [r[1] for r in rows]
-    table["dwell_ms"] = dwell_ms
-    table["collision_energy"] = 25.0
-    table["rt_start"] = table["rt_stop"] = -1.0
-    return table
+    return srm_table_for(method, dwell_ms)
 
 
 def acquire_series(
