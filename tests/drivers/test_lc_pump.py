@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +13,8 @@ import serial
 from msuite import __version__
 from msuite.core.errors import InputError
 from msuite.drivers.errors import (
-    ConnectionLostError,
     InstrumentError,
     InstrumentTimeoutError,
-    ProtocolError,
 )
 from msuite.drivers.lc_pump import (
     Gradient,
@@ -29,90 +25,38 @@ from msuite.drivers.lc_pump import (
 )
 from msuite.drivers.protocol.lc_pump_codes import GRADIENT_MAX_ROWS, PumpErrorCode
 from msuite.hardware_sim.lc_pump_server import (
-    GARBLED_REPLY,
     LCPumpServer,
     PtyLCPumpServer,
     serve_pump_session,
 )
-from msuite.hardware_sim.lc_pump_sim import LEAK_SENSOR_DELAY_S, PumpFaultPlan, SimulatedLCPump
+from msuite.hardware_sim.lc_pump_sim import SimulatedLCPump
 from msuite.hardware_sim.stream_server import TcpStreamServer
+from tests.drivers.lc_pump_rig import (
+    SHORT,
+    Rig,
+    _code,
+)
 from tests.hardware_sim.test_lc_pump_sim import ManualClock
-
-SHORT = Gradient.from_rows([(0, 5, 300), (1, 5, 300), (4, 60, 300), (5, 95, 300)])
-
-
-@dataclass
-class Rig:
-    """A simulated pump, its server and a driver connected to it."""
-
-    kind: str
-    sim: SimulatedLCPump
-    server: LCPumpServer | PtyLCPumpServer
-    pump: LCPump
-    clock: ManualClock | None = None
-
-
-def _serve(kind: str, sim: SimulatedLCPump) -> LCPumpServer | PtyLCPumpServer:
-    return (LCPumpServer(sim) if kind == "tcp" else PtyLCPumpServer(sim)).start()
-
-
-def _rig(kind: str, manual: bool, **driver_kwargs) -> Rig:
-    clock = ManualClock() if manual else None
-    sim = SimulatedLCPump(clock=clock, speed=1000.0, seed=2)
-    server = _serve(kind, sim)
-    kwargs = {"timeout_s": 0.5, "retries": 2} | driver_kwargs
-    return Rig(kind, sim, server, LCPump(server.resource, **kwargs), clock)
-
-
-@pytest.fixture(params=["pty", "tcp"])
-def rig(request) -> Iterator[Rig]:
-    """Pump at 1000x (real clock), over a pty and over TCP."""
-    r = _rig(request.param, manual=False)
-    yield r
-    r.pump.close()
-    r.server.stop()
-
-
-@pytest.fixture(params=["pty", "tcp"])
-def manual(request) -> Iterator[Rig]:
-    """Pump on a clock the test moves, over a pty and over TCP."""
-    r = _rig(request.param, manual=True)
-    yield r
-    r.pump.close()
-    r.server.stop()
-
-
-@pytest.fixture
-def pty_rig() -> Iterator[Rig]:
-    """Pump on a manual clock over a pty only."""
-    r = _rig("pty", manual=True)
-    yield r
-    r.pump.close()
-    r.server.stop()
-
-
-def _code(info: pytest.ExceptionInfo[InstrumentError]) -> int:
-    return info.value.code
 
 
 # --------------------------------------------------------------------------- basics
-def test_identify_over_pty_and_tcp(rig: Rig) -> None:
-    ident = rig.pump.identify()
+def test_identify_over_pty_and_tcp(pump_rig: Rig) -> None:
+    ident = pump_rig.pump.identify()
     assert (ident.manufacturer, ident.model, ident.serial) == ("MSUITE", "SIM-LCP1300", "SN0001")
     assert ident.firmware == __version__
-    assert rig.server.resource.startswith("/dev/pts/" if rig.kind == "pty" else "socket://")
+    assert pump_rig.server.resource.startswith("/dev/pts/" if pump_rig.kind == "pty" else "socket://")
 
 
-def test_flow_and_composition_set_and_read(rig: Rig) -> None:
-    rig.pump.set_flow(250.5)
-    assert rig.pump.flow() == 250.5
-    rig.pump.set_composition(12.25)
-    assert rig.pump.composition() == 12.25
+def test_flow_and_composition_set_and_read(pump_rig: Rig) -> None:
+    pump_rig.pump.set_flow(250.5)
+    assert pump_rig.pump.flow() == 250.5
+    pump_rig.pump.set_composition(12.25)
+    assert pump_rig.pump.composition() == 12.25
     with pytest.raises(InputError, match="flow_ul_min") as info:
-        rig.pump.set_flow(6000)
+        pump_rig.pump.set_flow(6000)
     assert info.value.value == 6000 and "µL/min" in info.value.allowed
     with pytest.raises(InputError, match="percent_b"):
-        rig.pump.set_composition(-1)
+        pump_rig.pump.set_composition(-1)
 
 
 @pytest.mark.parametrize(
@@ -137,47 +81,49 @@ def test_flow_and_composition_set_and_read(rig: Rig) -> None:
     ],
 )
 def test_refused_requests_raise_instrument_error_with_code(
-    pty_rig: Rig, line: str, code: int
+    pump_pty: Rig, line: str, code: int
 ) -> None:
     with pytest.raises(InstrumentError) as info:
-        pty_rig.pump.request(line)
+        pump_pty.pump.request(line)
     assert _code(info) == code
     assert info.value.device == "lc-pump" and info.value.command == line
     assert f"({int(code)})" in str(info.value)
-    assert pty_rig.pump.identify().model == "SIM-LCP1300"  # the line stays in step
+    assert pump_pty.pump.identify().model == "SIM-LCP1300"  # the line stays in step
 
 
-def test_pressure_limits(rig: Rig) -> None:
-    assert rig.pump.pressure_limits() == (0.0, 1000.0)
-    rig.pump.set_pressure_limits(20, 900.5)
-    assert rig.pump.pressure_limits() == (20.0, 900.5)
+def test_pressure_limits(pump_rig: Rig) -> None:
+    assert pump_rig.pump.pressure_limits() == (0.0, 1000.0)
+    pump_rig.pump.set_pressure_limits(20, 900.5)
+    assert pump_rig.pump.pressure_limits() == (20.0, 900.5)
     with pytest.raises(InputError, match="below the maximum"):
-        rig.pump.set_pressure_limits(500, 400)
+        pump_rig.pump.set_pressure_limits(500, 400)
     with pytest.raises(InputError, match="max_bar"):
-        rig.pump.set_pressure_limits(0, 2000)
+        pump_rig.pump.set_pressure_limits(0, 2000)
 
 
-def test_column_set_and_read(manual: Rig) -> None:
-    info = manual.pump.column()
+def test_column_set_and_read(pump_manual: Rig) -> None:
+    info = pump_manual.pump.column()
     assert (info.length_mm, info.inner_diameter_mm, info.particle_um) == (150, 2.1, 1.7)
-    assert info.volume_ul == pytest.approx(manual.sim.hydraulics.column.volume_ul, abs=0.01)
-    manual.pump.set_column(100, 2.1, 1.7)
-    assert manual.pump.column().volume_ul == pytest.approx(info.volume_ul * 100 / 150, abs=0.01)
+    assert info.volume_ul == pytest.approx(pump_manual.sim.hydraulics.column.volume_ul, abs=0.01)
+    pump_manual.pump.set_column(100, 2.1, 1.7)
+    shorter = info.volume_ul * 100 / 150
+    assert pump_manual.pump.column().volume_ul == pytest.approx(shorter, abs=0.01)
     with pytest.raises(InputError, match="particle_um"):
-        manual.pump.set_column(100, 2.1, 0.5)
-    manual.pump.upload_gradient(SHORT)
-    manual.pump.start()
+        pump_manual.pump.set_column(100, 2.1, 0.5)
+    pump_manual.pump.upload_gradient(SHORT)
+    pump_manual.pump.start()
     with pytest.raises(InstrumentError) as err:
-        manual.pump.set_column(50, 2.1, 1.7)
+        pump_manual.pump.set_column(50, 2.1, 1.7)
     assert _code(err) == PumpErrorCode.NOT_ALLOWED
 
 
 # --------------------------------------------------------------------------- gradient
-def test_gradient_upload_and_readback(rig: Rig) -> None:
-    assert rig.pump.gradient() is None
-    rig.pump.upload_gradient(SHORT)
-    assert rig.pump.gradient() == SHORT
-    assert rig.pump.flow() == 300 and rig.pump.composition() == 5  # row 1 is the set point
+def test_gradient_upload_and_readback(pump_rig: Rig) -> None:
+    assert pump_rig.pump.gradient() is None
+    pump_rig.pump.upload_gradient(SHORT)
+    assert pump_rig.pump.gradient() == SHORT
+    # row 1 is the set point
+    assert pump_rig.pump.flow() == 300 and pump_rig.pump.composition() == 5
 
 
 @pytest.mark.parametrize(
@@ -192,9 +138,9 @@ def test_gradient_upload_and_readback(rig: Rig) -> None:
     ],
 )
 def test_invalid_gradient_rows_are_refused_and_void_the_upload(
-    pty_rig: Rig, rows: list[str], code: int
+    pump_pty: Rig, rows: list[str], code: int
 ) -> None:
-    pump = pty_rig.pump
+    pump = pump_pty.pump
     pump.request("GRAD:CLEAR")
     with pytest.raises(InstrumentError) as info:
         for row in rows:
@@ -207,8 +153,8 @@ def test_invalid_gradient_rows_are_refused_and_void_the_upload(
         assert pump.gradient() is None
 
 
-def test_gradient_table_size_rules_on_the_wire(pty_rig: Rig) -> None:
-    pump = pty_rig.pump
+def test_gradient_table_size_rules_on_the_wire(pump_pty: Rig) -> None:
+    pump = pump_pty.pump
     pump.request("GRAD:CLEAR")
     pump.request("GRAD:ROW:0,5,300")
     with pytest.raises(InstrumentError) as info:
@@ -263,8 +209,8 @@ def test_gradient_from_csv(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------ run control
-def test_start_runtime_follows_gradient_and_stop(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
+def test_start_runtime_follows_gradient_and_stop(pump_manual: Rig) -> None:
+    pump, clock = pump_manual.pump, pump_manual.clock
     assert clock is not None
     pump.upload_gradient(SHORT)
     pump.start()
@@ -283,8 +229,8 @@ def test_start_runtime_follows_gradient_and_stop(manual: Rig) -> None:
     assert pump.state() is PumpState.IDLE and pump.runtime_min() == 0
 
 
-def test_arm_waits_for_the_contact_closure(manual: Rig) -> None:
-    pump, clock, sim = manual.pump, manual.clock, manual.sim
+def test_arm_waits_for_the_contact_closure(pump_manual: Rig) -> None:
+    pump, clock, sim = pump_manual.pump, pump_manual.clock, pump_manual.sim
     assert clock is not None
     events: list[tuple[str, float]] = []
     sim.add_run_listener(lambda e, t: events.append((e, t)))
@@ -308,18 +254,18 @@ def test_arm_waits_for_the_contact_closure(manual: Rig) -> None:
     assert events == [("started", 100.0), ("finished", pytest.approx(400.0))]
 
 
-def test_contact_closure_over_the_wire(pty_rig: Rig) -> None:
-    pump = pty_rig.pump
+def test_contact_closure_over_the_wire(pump_pty: Rig) -> None:
+    pump = pump_pty.pump
     pump.upload_gradient(SHORT)
     pump.equilibrate(0.1)
-    pty_rig.clock.advance(10.0)
+    pump_pty.clock.advance(10.0)
     pump.arm()
     pump.simulate_contact_closure()
     assert pump.state() is PumpState.RUNNING
 
 
-def test_equilibration_takes_the_volume_it_implies(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
+def test_equilibration_takes_the_volume_it_implies(pump_manual: Rig) -> None:
+    pump, clock = pump_manual.pump, pump_manual.clock
     assert clock is not None
     pump.upload_gradient(Gradient.from_rows([(0, 5, 500), (10, 95, 500)]))
     volume = pump.column().volume_ul
@@ -340,8 +286,8 @@ def test_equilibration_takes_the_volume_it_implies(manual: Rig) -> None:
     assert pump.state() is PumpState.EQUILIBRATING and pump.equilibration() == (0, 4)
 
 
-def test_purge_is_a_busy_state(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
+def test_purge_is_a_busy_state(pump_manual: Rig) -> None:
+    pump, clock = pump_manual.pump, pump_manual.clock
     assert clock is not None
     pump.purge(60)
     with pytest.raises(InstrumentError) as info:
@@ -353,20 +299,20 @@ def test_purge_is_a_busy_state(manual: Rig) -> None:
     assert pump.state() is PumpState.IDLE
 
 
-def test_wait_for_state_times_out_with_a_typed_error(pty_rig: Rig) -> None:
-    pty_rig.pump.equilibrate(1)
+def test_wait_for_state_times_out_with_a_typed_error(pump_pty: Rig) -> None:
+    pump_pty.pump.equilibrate(1)
     with pytest.raises(InstrumentTimeoutError, match="READY") as info:
-        pty_rig.pump.wait_for_state(PumpState.READY, 0.3)
+        pump_pty.pump.wait_for_state(PumpState.READY, 0.3)
     assert info.value.value == "EQUILIBRATING"
 
 
 # ----------------------------------------------------------------------- pressure
-def test_pressure_follows_gradient_and_scales_with_flow(rig: Rig) -> None:
+def test_pressure_follows_gradient_and_scales_with_flow(pump_rig: Rig) -> None:
     """Accelerated real time (200x): the run's trace peaks near 20 % ACN; pressure ~ flow."""
-    pump = rig.pump
-    rig.sim.clock.set_speed(200.0)
+    pump = pump_rig.pump
+    pump_rig.sim.clock.set_speed(200.0)
     runs: dict[str, float] = {}
-    rig.sim.add_run_listener(lambda event, t: runs.__setitem__(event, t))
+    pump_rig.sim.add_run_listener(lambda event, t: runs.__setitem__(event, t))
     pump.upload_gradient(Gradient.from_rows([(0, 0, 300), (2, 0, 300), (10, 100, 300)]))
     pump.equilibrate(0.5)
     pump.wait_for_state(PumpState.READY, 20)
@@ -380,7 +326,7 @@ def test_pressure_follows_gradient_and_scales_with_flow(rig: Rig) -> None:
     gradient = (t_run > 120) & (t_run < runs["finished"] - runs["started"])
     at_acn = pressures[gradient][-10:]
     peak_t = t_run[gradient][np.argmax(pressures[gradient])]
-    dwell_s = 60 * rig.sim.dwell_volume_ul / 300
+    dwell_s = 60 * pump_rig.sim.dwell_volume_ul / 300
     peak_b = (peak_t - dwell_s - 120) / 480 * 100
     assert 10 <= peak_b <= 30
     assert pressures[gradient].max() > at_water.mean() + 10
@@ -400,10 +346,10 @@ def _settled_pressure(pump: LCPump) -> float:
     return float(np.mean([pump.pressure() for _ in range(5)]))
 
 
-def test_pressure_peak_sits_at_the_viscosity_maximum(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
+def test_pressure_peak_sits_at_the_viscosity_maximum(pump_manual: Rig) -> None:
+    pump, clock = pump_manual.pump, pump_manual.clock
     assert clock is not None
-    manual.sim.dwell_volume_ul = 0.0
+    pump_manual.sim.dwell_volume_ul = 0.0
     pump.upload_gradient(Gradient.from_rows([(0, 0, 300), (10, 100, 300)]))
     pump.start()
     readings = []
@@ -417,185 +363,8 @@ def test_pressure_peak_sits_at_the_viscosity_maximum(manual: Rig) -> None:
 
 
 # --------------------------------------------------------------------------- faults
-def test_overpressure_injection_stops_the_pump_with_error_6(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
-    assert clock is not None
-    pump.upload_gradient(SHORT)
-    pump.start()
-    clock.advance(5)
-    pump.simulate_fault("overpressure")
-    clock.advance(1)
-    with pytest.raises(InstrumentError) as info:
-        pump.flow()  # the first request after the fault gets its code
-    assert _code(info) == PumpErrorCode.OVERPRESSURE and "Overpressure" in info.value.text
-    assert pump.state() is PumpState.FAULT and pump.fault_code() == 6
-    with pytest.raises(InstrumentError) as info:
-        pump.start()
-    assert _code(info) == PumpErrorCode.OVERPRESSURE
-    pump.clear_fault()
-    assert pump.status().state is PumpState.IDLE and pump.fault_code() == 0
 
 
-def test_blocked_column_raises_pressure_into_an_overpressure_fault(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
-    assert clock is not None
-    pump.upload_gradient(SHORT)
-    pump.equilibrate(50)
-    clock.advance(20)
-    normal = pump.pressure()
-    pump.simulate_fault("blocked", 2.0)
-    clock.advance(1)
-    assert pump.pressure() > normal + 50
-    clock.advance(20)
-    with pytest.raises(InstrumentError) as info:
-        pump.wait_for_state(PumpState.READY, 2.0)
-    assert _code(info) == PumpErrorCode.OVERPRESSURE
-    pump.simulate_fault("clear")
-    pump.clear_fault()
-    assert pump.state() is PumpState.IDLE
-
-
-def test_lowering_the_max_limit_below_the_pressure_trips(pty_rig: Rig) -> None:
-    pump = pty_rig.pump
-    pump.equilibrate(50)
-    pty_rig.clock.advance(20)
-    pump.set_pressure_limits(0, 300)
-    pty_rig.clock.advance(1)
-    with pytest.raises(InstrumentError) as info:
-        pump.state()
-    assert _code(info) == PumpErrorCode.OVERPRESSURE
-
-
-def test_leak_drops_pressure_then_faults_until_repaired(manual: Rig) -> None:
-    pump, clock = manual.pump, manual.clock
-    assert clock is not None
-    pump.equilibrate(50)
-    clock.advance(20)
-    before = pump.pressure()
-    pump.simulate_fault("leak", 0.5)
-    clock.advance(LEAK_SENSOR_DELAY_S - 1)
-    assert pump.pressure() < 0.6 * before
-    clock.advance(2)
-    with pytest.raises(InstrumentError) as info:
-        pump.status()
-    assert _code(info) == PumpErrorCode.LEAK
-    with pytest.raises(InstrumentError) as info:
-        pump.clear_fault()  # the sensor is still wet
-    assert _code(info) == PumpErrorCode.LEAK
-    pump.simulate_fault("clear")
-    pump.clear_fault()
-    assert pump.state() is PumpState.IDLE
-
-
-def test_underpressure_limit_faults_with_error_7(pty_rig: Rig) -> None:
-    pump = pty_rig.pump
-    pump.set_pressure_limits(150, 1000)
-    pump.equilibrate(50)
-    pty_rig.clock.advance(20)
-    pump.simulate_fault("leak", 0.9)
-    pty_rig.clock.advance(3)
-    with pytest.raises(InstrumentError) as info:
-        pump.pressure()
-    assert _code(info) == PumpErrorCode.UNDERPRESSURE
-
-
-def test_dropped_request_is_retried_after_reconnect(manual: Rig) -> None:
-    manual.pump.simulate_fault("drop", 1)  # armed over the wire: the next request is lost
-    assert manual.pump.flow() == 300
-    assert manual.pump.reconnects == 1
-
-
-def test_late_reply_is_discarded_by_the_resync(manual: Rig) -> None:
-    pump = manual.pump
-    pump.set_flow(250.0)
-    pump.set_composition(12.5)
-    manual.sim.inject("stall", 0.8)  # driver timeout 0.5 s: the reply arrives after it gave up
-    assert pump.flow() == 250.0  # timed out, reopened, resynchronised, asked again
-    assert pump.reconnects == 1
-    # without the resync the late "FLOW:250" would answer the next request
-    assert pump.state() is PumpState.IDLE
-    assert pump.composition() == 12.5 and pump.flow() == 250.0
-
-
-def test_late_reply_to_an_action_is_a_timeout_and_the_line_recovers(manual: Rig) -> None:
-    pump = manual.pump
-    manual.sim.inject("stall", 0.8)
-    with pytest.raises(InstrumentTimeoutError):
-        pump.purge(5)
-    assert pump.state() is PumpState.PURGING  # the purge did run; its late OK was discarded
-    assert pump.pressure_limits()[1] > 0
-
-
-def test_faults_armed_at_construction(manual: Rig) -> None:
-    sim = SimulatedLCPump(clock=ManualClock(), faults=PumpFaultPlan(drop=1, garble=1))
-    with _serve(manual.kind, sim) as server, LCPump(server.resource, timeout_s=0.5) as pump:
-        assert pump.state() is PumpState.IDLE  # dropped, garbled, then answered
-        assert pump.reconnects >= 1  # the garbled reply may hit the resync's SYNC
-    sim = SimulatedLCPump(clock=ManualClock(), faults=PumpFaultPlan(error_code=5))
-    with _serve(manual.kind, sim) as server, LCPump(server.resource, timeout_s=0.5) as pump:
-        with pytest.raises(InstrumentError) as info:
-            pump.state()
-        assert _code(info) == 5 and pump.state() is PumpState.IDLE
-
-
-def test_dropped_line_beyond_the_retries_is_a_typed_error(manual: Rig) -> None:
-    manual.sim.inject("drop", 5)
-    expected = InstrumentTimeoutError if manual.kind == "pty" else ConnectionLostError
-    with pytest.raises(expected):
-        manual.pump.pressure()
-    manual.sim.inject("clear")
-    assert manual.pump.identify().model == "SIM-LCP1300"
-
-
-def test_dropped_action_is_not_repeated(manual: Rig) -> None:
-    manual.pump.upload_gradient(SHORT)
-    manual.sim.inject("drop", 1)
-    with pytest.raises((InstrumentTimeoutError, ConnectionLostError)):
-        manual.pump.start()
-    assert manual.pump.state() is PumpState.IDLE  # the request never reached the pump
-    manual.pump.start()
-    assert manual.pump.state() is PumpState.RUNNING
-
-
-def test_gradient_upload_restarts_after_a_dropped_line(manual: Rig) -> None:
-    manual.sim.inject("drop", 1)
-    manual.pump.upload_gradient(SHORT)
-    assert manual.pump.gradient() == SHORT and manual.pump.reconnects == 1
-
-
-def test_garbled_reply_to_a_query_is_retried(manual: Rig) -> None:
-    manual.pump.simulate_fault("garble", 1)
-    assert manual.pump.pressure_limits() == (0, 1000)
-    assert manual.pump.reconnects == 1
-    manual.sim.inject("garble", 5)  # every try and every resync in between is garbled
-    with pytest.raises(ProtocolError, match="not ASCII") as info:
-        manual.pump.flow()
-    assert info.value.value == GARBLED_REPLY[:-2]
-
-
-def test_garbled_reply_to_an_action_is_a_protocol_error(pty_rig: Rig) -> None:
-    pty_rig.pump.upload_gradient(SHORT)
-    pty_rig.sim.inject("garble", 1)
-    with pytest.raises(ProtocolError):
-        pty_rig.pump.start()
-    assert pty_rig.pump.state() is PumpState.RUNNING  # executed; only the reply was lost
-
-
-def test_injected_error_code_is_raised_once(rig: Rig) -> None:
-    rig.pump.simulate_fault("error", 11)
-    with pytest.raises(InstrumentError) as info:
-        rig.pump.identify()
-    assert _code(info) == 11 and info.value.text == "Hardware error"
-    assert rig.pump.identify().model == "SIM-LCP1300"
-
-
-def test_unknown_simulated_fault_is_refused(pty_rig: Rig) -> None:
-    with pytest.raises(InstrumentError) as info:
-        pty_rig.pump.simulate_fault("meltdown")
-    assert _code(info) == PumpErrorCode.BAD_VALUE
-
-
-# ------------------------------------------------------------------- exact bytes
 def test_transcript_exact_bytes_over_tcp() -> None:
     """What the driver puts on the line and what comes back, byte for byte."""
     sim = SimulatedLCPump(clock=ManualClock(), seed=0, noise_bar=0.0)
@@ -661,9 +430,9 @@ def test_raw_bytes_over_a_pty() -> None:
 
 
 # ----------------------------------------------------------------------- concurrency
-def test_two_threads_share_one_pump_safely(rig: Rig) -> None:
+def test_two_threads_share_one_pump_safely(pump_rig: Rig) -> None:
     """The device lock keeps each request paired with its own reply."""
-    pump = rig.pump
+    pump = pump_rig.pump
     pump.set_pressure_limits(0, 1300)
     errors: list[BaseException] = []
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 import pytest
 
 from msuite.core.errors import InputError
 from msuite.drivers.errors import (
-    ConnectionLostError,
     InstrumentError,
-    InstrumentTimeoutError,
-    ProtocolError,
 )
 from msuite.drivers.prep_robot import (
     PrepProtocol,
@@ -28,55 +22,12 @@ from msuite.drivers.protocol.prep_robot_codes import (
     STEP_RESULT,
     DoorState,
     ErrorCode,
-    FailReason,
     RobotState,
     StepName,
     WellState,
 )
-from msuite.hardware_sim.prep_robot_server import PrepRobotServer, PtyPrepRobotServer
-from msuite.hardware_sim.prep_robot_sim import PrepFaultPlan, SimulatedPrepRobot
-
-WAIT_S = 30.0
-FAST = 1e6
-
-
-@dataclass
-class Rig:
-    robot: SimulatedPrepRobot
-    server: PrepRobotServer | PtyPrepRobotServer
-    driver: PrepRobot
-    kind: str
-
-
-@contextmanager
-def make_rig(kind: str, **robot_kwargs: object) -> Iterator[Rig]:
-    robot_kwargs.setdefault("speed", 1000.0)
-    robot = SimulatedPrepRobot(seed=1, **robot_kwargs)  # type: ignore[arg-type]
-    server_cls = PtyPrepRobotServer if kind == "pty" else PrepRobotServer
-    server = server_cls(robot).start()
-    driver = PrepRobot(server.resource, timeout_s=1.0, retries=2)
-    try:
-        yield Rig(robot, server, driver, kind)
-    finally:
-        driver.close()
-        server.stop()
-
-
-@pytest.fixture(params=["pty", "tcp"])
-def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
-    with make_rig(request.param) as r:
-        yield r
-
-
-@pytest.fixture
-def pty_rig() -> Iterator[Rig]:
-    with make_rig("pty") as r:
-        yield r
-
-
-def _code(info: pytest.ExceptionInfo[InstrumentError]) -> int:
-    return info.value.code
-
+from msuite.hardware_sim.prep_robot_sim import SimulatedPrepRobot
+from tests.drivers.prep_robot_rig import FAST, WAIT_S, Rig, _code, make_rig
 
 # --------------------------------------------------------------------------- transcript
 TRANSCRIPT = [
@@ -171,8 +122,8 @@ def test_transcript_exact_bytes_both_ways() -> None:
 
 
 # ----------------------------------------------------------------------- every command
-def test_identify_status_door(rig: Rig) -> None:
-    pr = rig.driver
+def test_identify_status_door(robot_rig: Rig) -> None:
+    pr = robot_rig.driver
     ident = pr.identify()
     assert (ident.manufacturer, ident.model, ident.serial) == ("MSUITE", "SIM-PREP96", "PR0001")
     st = pr.status()
@@ -182,8 +133,8 @@ def test_identify_status_door(rig: Rig) -> None:
     assert pr.door() is DoorState.CLOSED
 
 
-def test_plate_load_status_wells_unload(rig: Rig) -> None:
-    pr = rig.driver
+def test_plate_load_status_wells_unload(robot_rig: Rig) -> None:
+    pr = robot_rig.driver
     assert pr.plate_status() is None
     with pytest.raises(InstrumentError) as info:
         pr.well_status()
@@ -215,8 +166,8 @@ def test_plate_load_status_wells_unload(rig: Rig) -> None:
     assert (bad.value.field, bad.value.value) == ("plate_type", 48)
 
 
-def test_reservoirs_and_tips(rig: Rig) -> None:
-    pr = rig.driver
+def test_reservoirs_and_tips(robot_rig: Rig) -> None:
+    pr = robot_rig.driver
     levels = pr.reservoirs()
     assert set(levels) == {"SDC", "DTT", "IAA", "TRYPSIN", "FA", "ACN50", "SIL"}
     pr.define_reservoir("lysc", 1000, 250)
@@ -248,12 +199,12 @@ STEP_EXAMPLES = {
 
 
 @pytest.mark.parametrize("name", list(StepName))
-def test_each_step_command(rig: Rig, name: StepName) -> None:
-    pr = rig.driver
+def test_each_step_command(robot_rig: Rig, name: StepName) -> None:
+    pr = robot_rig.driver
     step = STEP_EXAMPLES[name]
     pr.load_plate("P1", 96, "A1:H1")
     before, tips = pr.reservoirs(), pr.tips().left
-    rig.robot.clock.set_speed(FAST)
+    robot_rig.robot.clock.set_speed(FAST)
     pr.run_step(step)
     pr.wait_idle(WAIT_S)
     wells = pr.well_status("A1:C1")
@@ -267,8 +218,8 @@ def test_each_step_command(rig: Rig, name: StepName) -> None:
     assert pr.progress().run == "DONE"
 
 
-def test_step_convenience_methods_in_order(pty_rig: Rig) -> None:
-    pr, robot = pty_rig.driver, pty_rig.robot
+def test_step_convenience_methods_in_order(robot_pty: Rig) -> None:
+    pr, robot = robot_pty.driver, robot_pty.robot
     pr.load_plate("P1", 96, "A1")
     robot.clock.set_speed(FAST)
     calls = [
@@ -286,8 +237,8 @@ def test_step_convenience_methods_in_order(pty_rig: Rig) -> None:
         assert pr.well_status("A1")["A1"].state is STEP_RESULT[name]
 
 
-def test_protocol_upload_readback_and_empty(rig: Rig) -> None:
-    pr = rig.driver
+def test_protocol_upload_readback_and_empty(robot_rig: Rig) -> None:
+    pr = robot_rig.driver
     assert pr.protocol() is None
     pr.load_plate("P1")
     with pytest.raises(InstrumentError) as info:
@@ -301,8 +252,8 @@ def test_protocol_upload_readback_and_empty(rig: Rig) -> None:
 
 @pytest.mark.parametrize("kind", ["pty", "tcp"])
 def test_whole_protocol_on_96_wells_in_accelerated_time(kind: str) -> None:
-    with make_rig(kind, speed=5e4) as rig:
-        pr, robot = rig.driver, rig.robot
+    with make_rig(kind, speed=5e4) as robot_rig:
+        pr, robot = robot_rig.driver, robot_rig.robot
         events: dict[str, list[tuple[str, float]]] = {}
         robot.add_well_listener(
             lambda plate, well, status, t: events.setdefault(well, []).append((status, t))
@@ -326,8 +277,8 @@ def test_whole_protocol_on_96_wells_in_accelerated_time(kind: str) -> None:
     assert events["H12"][-1][1] == a1["READY"]
 
 
-def test_progress_pause_resume_mid_protocol(pty_rig: Rig) -> None:
-    pr, robot = pty_rig.driver, pty_rig.robot
+def test_progress_pause_resume_mid_protocol(robot_pty: Rig) -> None:
+    pr, robot = robot_pty.driver, robot_pty.robot
     robot.clock.set_speed(1e4)
     pr.load_plate("P1", 96, "A1:H3")
     pr.run_protocol(default_clinical_protocol())
@@ -353,8 +304,8 @@ def test_progress_pause_resume_mid_protocol(pty_rig: Rig) -> None:
     assert {s.state for s in wells.values()} == {WellState.READY}
 
 
-def test_busy_refuses_and_pause_when_idle(rig: Rig) -> None:
-    pr = rig.driver
+def test_busy_refuses_and_pause_when_idle(robot_rig: Rig) -> None:
+    pr = robot_rig.driver
     with pytest.raises(InstrumentError) as info:
         pr.pause()
     assert _code(info) == ErrorCode.BUSY
@@ -369,285 +320,6 @@ def test_busy_refuses_and_pause_when_idle(rig: Rig) -> None:
         assert _code(info) == ErrorCode.BUSY
     pr.abort()
     assert pr.status().state is RobotState.IDLE
-
-
-# ------------------------------------------------------------------------------- faults
-def test_tip_failure_marks_well_failed_and_step_continues(rig: Rig) -> None:
-    pr, robot = rig.driver, rig.robot
-    pr.load_plate("P1", 96, "A1:H1")
-    robot.fail_tip_pickup(1)
-    robot.clock.set_speed(FAST)
-    pr.reduce("DTT", 10, 30, 60)
-    pr.wait_idle(WAIT_S)
-    wells = pr.well_status("A1:H1")
-    assert wells["A1"] == WellStatus(WellState.FAILED, FailReason.TIP)
-    assert all(
-        wells[w].state is WellState.REDUCED for w in ["B1", "C1", "D1", "E1", "F1", "G1", "H1"]
-    )
-    assert pr.tips().left == 960 - 8  # the failed pick-up spent its tip too
-    assert pr.reservoirs()["DTT"].level_ul == pytest.approx(2500 - 70)
-    plate = pr.plate_status()
-    assert plate is not None and plate.counts[WellState.FAILED] == 1
-
-
-def test_repeated_tip_failures_stop_the_step_then_resume(rig: Rig) -> None:
-    pr, robot = rig.driver, rig.robot
-    pr.load_plate("P1", 96, "A1:H1")
-    robot.clock.set_speed(FAST)
-    pr.sim_fault("TIP", 3)
-    pr.spike("SIL", 10)
-    with pytest.raises(InstrumentError) as info:
-        pr.wait_idle(WAIT_S)
-    assert _code(info) == ErrorCode.TIP_PICKUP
-    st = pr.status()
-    assert (st.state, st.fault_code) == (RobotState.FAULT, ErrorCode.TIP_PICKUP)
-    with pytest.raises(InstrumentError) as info:
-        pr.resume()
-    assert _code(info) == ErrorCode.FAULT_ACTIVE
-    pr.clear_fault()
-    assert pr.status().state is RobotState.PAUSED and pr.status().pause_reason == "FAULT"
-    pr.resume()
-    pr.wait_idle(WAIT_S)
-    wells = pr.well_status("A1:H1")
-    assert [w for w, s in wells.items() if s.state is WellState.FAILED] == ["A1", "B1", "C1"]
-    assert all(s.state is WellState.SPIKED for w, s in wells.items() if w not in "A1 B1 C1")
-
-
-def test_tip_failure_for_named_wells_by_command(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
-    pr.load_plate("P1", 96, "A1:H2")
-    pty_rig.robot.clock.set_speed(FAST)
-    pr.sim_fault("TIPWELL", "C2,E1")
-    pr.quench("FA", 10)
-    pr.wait_idle(WAIT_S)
-    failed = {w for w, s in pr.well_status().items() if s.state is WellState.FAILED}
-    assert failed == {"C2", "E1"}
-
-
-def test_random_tip_failures_follow_the_seed() -> None:
-    def failed_wells(seed: int) -> set[str]:
-        robot = SimulatedPrepRobot(
-            speed=FAST, seed=seed, faults=PrepFaultPlan(tip_failure_rate=0.1)
-        )
-        with PtyPrepRobotServer(robot) as server, PrepRobot(server.resource, timeout_s=1.0) as pr:
-            pr.load_plate("P1", 96)
-            pr.spike("SIL", 10)
-            pr.wait_idle(WAIT_S)
-            return {w for w, s in pr.well_status().items() if s.reason is FailReason.TIP}
-
-    first = failed_wells(7)
-    assert 0 < len(first) < 40
-    assert failed_wells(7) == first
-
-
-def test_no_tips_left_faults(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
-    pr.load_plate("P1", 96, "A1:D1")
-    pr.load_tips(2)
-    pty_rig.robot.clock.set_speed(FAST)
-    pr.spike("SIL", 10)
-    with pytest.raises(InstrumentError) as info:
-        pr.wait_idle(WAIT_S)
-    assert _code(info) == ErrorCode.NO_TIPS
-    pr.clear_fault()
-    pr.load_tips()
-    pr.resume()
-    pr.wait_idle(WAIT_S)
-    assert {s.state for s in pr.well_status("A1:D1").values()} == {WellState.SPIKED}
-
-
-def test_door_open_pauses_and_refuses_motion(rig: Rig) -> None:
-    pr, robot = rig.driver, rig.robot
-    pr.load_plate("P1", 96, "A1:H1")
-    pr.digest("TRYPSIN", 10, 48, 37)
-    robot.door_open()
-    st = pr.status()
-    assert (st.state, st.door, st.pause_reason) == (RobotState.PAUSED, DoorState.OPEN, "DOOR")
-    for call in (pr.resume, pr.unload_plate):
-        with pytest.raises(InstrumentError) as info:
-            call()
-        assert _code(info) in (ErrorCode.DOOR_OPEN, ErrorCode.BUSY)
-    with pytest.raises(InstrumentError) as info:
-        pr.resume()
-    assert _code(info) == ErrorCode.DOOR_OPEN
-    held = pr.progress()
-    time.sleep(0.1)
-    assert pr.progress() == held
-    pr.sim_fault("DOOR", "CLOSE")
-    assert pr.door() is DoorState.CLOSED
-    assert pr.status().state is RobotState.PAUSED  # waits for an explicit resume
-    robot.clock.set_speed(FAST)
-    pr.resume()
-    pr.wait_idle(WAIT_S)
-    assert {s.state for s in pr.well_status("A1:H1").values()} == {WellState.DIGESTED}
-
-
-def test_door_open_from_start_refuses_loading() -> None:
-    with make_rig("pty", faults=PrepFaultPlan(door_open=True)) as rig:
-        pr = rig.driver
-        assert pr.door() is DoorState.OPEN
-        with pytest.raises(InstrumentError) as info:
-            pr.load_plate("P1")
-        assert _code(info) == ErrorCode.DOOR_OPEN
-        pr.sim_fault("DOOR", "CLOSE")
-        pr.load_plate("P1")
-        pr.sim_fault("DOOR", "OPEN")
-        with pytest.raises(InstrumentError) as info:
-            pr.spike("SIL", 10)
-        assert _code(info) == ErrorCode.DOOR_OPEN
-
-
-def test_dropped_line_reconnects_and_query_succeeds(rig: Rig) -> None:
-    rig.robot.drop_line(1)
-    assert rig.driver.identify().model == "SIM-PREP96"
-    assert rig.driver.reconnects == 1
-
-
-def test_dropped_reply_to_an_action_is_not_executed_twice(rig: Rig) -> None:
-    pr, robot = rig.driver, rig.robot
-    robot.clock.set_speed(1e-3)  # nothing is dispensed during the test
-    pr.load_plate("P1")
-    pr.sim_fault("DROP", 1)
-    pr.reduce("DTT", 10, 30, 60)  # executed; reply lost; the retry is answered from memory
-    assert pr.reconnects == 1
-    assert pr.status().state is RobotState.BUSY
-    assert pr.progress().step is StepName.REDUCE
-
-
-def test_line_dropped_beyond_retries_is_a_typed_error(rig: Rig) -> None:
-    rig.robot.drop_line(3)
-    with pytest.raises((InstrumentTimeoutError, ConnectionLostError)):
-        rig.driver.status()
-    assert rig.driver.status().state is RobotState.IDLE
-
-
-def test_checksum_error_in_reply_is_retried(rig: Rig) -> None:
-    pr = rig.driver
-    pr.sim_fault("CKSUM", 1)
-    assert pr.tips().left == 960
-    assert pr.reconnects == 1
-    pr.sim_fault("CKSUM", 1)
-    pr.load_plate("P1")  # answered from memory on the retry
-    assert pr.reconnects == 2
-    rig.robot.corrupt_checksums(3)
-    with pytest.raises(ProtocolError, match="bad reply"):
-        pr.door()
-    assert pr.door() is DoorState.CLOSED
-
-
-def test_checksum_error_in_request_is_refused(pty_rig: Rig) -> None:
-    import serial
-
-    port = serial.serial_for_url(pty_rig.server.resource, timeout=1.0)
-    port.write(b"0042 TIPS?*00\r\n")
-    reply = port.read_until(b"\r\n")
-    port.write(b"0043 TIPS?\r\n")  # no checksum: accepted (terminal use)
-    plain = port.read_until(b"\r\n")
-    port.close()
-    assert reply.startswith(b"0042 ER 02 Checksum error: got 00")
-    assert plain.startswith(b"0043 OK LEFT=960")
-
-
-def test_injected_error_code(rig: Rig) -> None:
-    pr = rig.driver
-    rig.robot.inject_error(ErrorCode.HARDWARE)
-    with pytest.raises(InstrumentError) as info:
-        pr.load_plate("P1")
-    err = info.value
-    assert (err.device, err.command, err.code, err.text) == (
-        "prep-robot",
-        "LOAD P1 96 ALL",
-        60,
-        "Hardware error",
-    )
-    assert pr.plate_status() is None  # not executed
-    pr.sim_fault("ERROR", 31)
-    with pytest.raises(InstrumentError) as info:
-        pr.identify()
-    assert _code(info) == 31
-    assert pr.identify().model == "SIM-PREP96"
-
-
-def test_reagent_running_empty_mid_step_then_refill_and_resume(rig: Rig) -> None:
-    pr, robot = rig.driver, rig.robot
-    pr.define_reservoir("TRYPSIN", 2500, 30)  # three wells' worth
-    pr.load_plate("P1", 96, "A1:H1")
-    robot.clock.set_speed(FAST)
-    pr.digest("TRYPSIN", 10, 16, 37)
-    with pytest.raises(InstrumentError) as info:
-        pr.wait_idle(WAIT_S)
-    assert _code(info) == ErrorCode.REAGENT_EMPTY
-    prog = pr.progress()
-    assert (prog.done, prog.wells, prog.phase) == (3, 8, "DISPENSE")
-    wells = pr.well_status("A1:H1")
-    assert [w for w, s in wells.items() if s.state is WellState.DIGESTING] == ["A1", "B1", "C1"]
-    assert pr.refill("TRYPSIN") == 2500
-    pr.clear_fault()
-    pr.resume()
-    pr.wait_idle(WAIT_S)
-    assert {s.state for s in pr.well_status("A1:H1").values()} == {WellState.DIGESTED}
-    assert pr.reservoirs()["TRYPSIN"].level_ul == pytest.approx(2500 - 50)
-
-
-def test_empty_reservoir_by_command_and_abort_fails_dosed_wells(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
-    pr.load_plate("P1", 96, "A1:H1")
-    pty_rig.robot.clock.set_speed(FAST)
-    pr.define_reservoir("DTT", 2500, 20)
-    pr.reduce("DTT", 10, 30, 60)
-    with pytest.raises(InstrumentError):
-        pr.wait_idle(WAIT_S)
-    pr.clear_fault()
-    pr.abort()
-    wells = pr.well_status("A1:H1")
-    assert [w for w, s in wells.items() if s.reason is FailReason.ABORTED] == ["A1", "B1"]
-    assert sum(s.state is WellState.LOADED for s in wells.values()) == 6
-    plate = pr.plate_status()
-    assert plate is not None and plate.run == "ABORTED"
-    pr.sim_fault("EMPTY", "SIL")
-    assert pr.reservoirs()["SIL"].level_ul == 0
-    pr.spike("SIL", 10)
-    with pytest.raises(InstrumentError) as info:
-        pr.wait_idle(WAIT_S)
-    assert _code(info) == ErrorCode.REAGENT_EMPTY
-
-
-def test_wait_plate_ready_after_abort_is_an_error(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
-    pr.load_plate("P1", 96, "A1")
-    pr.run_protocol(default_clinical_protocol())
-    pr.abort()
-    with pytest.raises(InstrumentError, match="not completed"):
-        pr.wait_plate_ready(WAIT_S)
-
-
-def test_wait_times_out_as_a_typed_error(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
-    pr.load_plate("P1", 96, "A1")
-    pr.digest("TRYPSIN", 10, 48, 37)
-    with pytest.raises(InstrumentTimeoutError, match="still BUSY"):
-        pr.wait_plate_ready(0.2)
-    pr.abort()
-
-
-def test_sim_fault_commands(pty_rig: Rig) -> None:
-    pr, robot = pty_rig.driver, pty_rig.robot
-    pr.sim_fault("TIP", 2)
-    pr.sim_fault("DROP", 1)
-    pr.sim_fault("CKSUM", 2)
-    assert (robot.faults.tip_failures, robot.faults.drop_next, robot.faults.checksum_next) == (
-        2,
-        1,
-        2,
-    )
-    pr.sim_fault("CLEAR")
-    assert (robot.faults.tip_failures, robot.faults.drop_next) == (0, 0)
-    with pytest.raises(InstrumentError) as info:
-        pr.sim_fault("FLOOD")
-    assert _code(info) == ErrorCode.BAD_PARAMETER and "FLOOD" in info.value.text
-    with pytest.raises(InstrumentError) as info:
-        pr.sim_fault("EMPTY", "NOPE")
-    assert _code(info) == ErrorCode.UNKNOWN_RESERVOIR
 
 
 # --------------------------------------------------------------------------- bad input
@@ -693,8 +365,8 @@ def test_bad_protocol_input() -> None:
     assert info.value.field == "steps[0]"
 
 
-def test_bad_step_on_the_wire_is_refused(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
+def test_bad_step_on_the_wire_is_refused(robot_pty: Rig) -> None:
+    pr = robot_pty.driver
     pr.load_plate("P1", 96, "A1:H1")
     with pytest.raises(InstrumentError) as info:
         pr.command("DIGEST", "ALL", "REAG=TRYPSIN", "VOL=10", "HRS=99", "TEMP=37")
@@ -711,10 +383,10 @@ def test_bad_step_on_the_wire_is_refused(pty_rig: Rig) -> None:
 
 
 # -------------------------------------------------------------------------- concurrency
-def test_two_threads_share_one_driver_safely(rig: Rig) -> None:
-    pr = rig.driver
+def test_two_threads_share_one_driver_safely(robot_rig: Rig) -> None:
+    pr = robot_rig.driver
     pr.load_plate("P1", 96)
-    rig.robot.clock.set_speed(1e4)
+    robot_rig.robot.clock.set_speed(1e4)
     errors: list[BaseException] = []
     counts = [0, 0]
 
@@ -735,16 +407,16 @@ def test_two_threads_share_one_driver_safely(rig: Rig) -> None:
     for t in threads:
         t.join(WAIT_S)
     assert not errors and counts == [25, 25]
-    rig.robot.clock.set_speed(FAST)
+    robot_rig.robot.clock.set_speed(FAST)
     pr.wait_idle(WAIT_S)
     assert {s.state for s in pr.well_status().values()} == {WellState.SPIKED}
 
 
 def test_two_tcp_clients_share_the_robot() -> None:
-    with make_rig("tcp") as rig:
-        other = PrepRobot(rig.server.resource, timeout_s=1.0)
+    with make_rig("tcp") as robot_rig:
+        other = PrepRobot(robot_rig.server.resource, timeout_s=1.0)
         try:
-            rig.driver.load_plate("SHARED", 384, "A1:P1")
+            robot_rig.driver.load_plate("SHARED", 384, "A1:P1")
             results: list[int] = []
 
             def watch() -> None:
@@ -756,15 +428,15 @@ def test_two_tcp_clients_share_the_robot() -> None:
             watcher = threading.Thread(target=watch)
             watcher.start()
             for _ in range(20):
-                assert rig.driver.tips().left == 960
+                assert robot_rig.driver.tips().left == 960
             watcher.join(WAIT_S)
             assert results == [16] * 20
         finally:
             other.close()
 
 
-def test_reagent_shortfall_before_a_run(pty_rig: Rig) -> None:
-    pr = pty_rig.driver
+def test_reagent_shortfall_before_a_run(robot_pty: Rig) -> None:
+    pr = robot_pty.driver
     proto = default_clinical_protocol()
     assert pr.reagent_shortfall(proto, 96) == {}
     short = pr.reagent_shortfall(proto, 384)
@@ -774,8 +446,8 @@ def test_reagent_shortfall_before_a_run(pty_rig: Rig) -> None:
     assert pr.reagent_shortfall(proto, 96)["SIL"] == pytest.approx(960)
 
 
-def test_wrapped_ids_never_repeat_a_remembered_action(pty_rig: Rig) -> None:
-    pr, robot = pty_rig.driver, pty_rig.robot
+def test_wrapped_ids_never_repeat_a_remembered_action(robot_pty: Rig) -> None:
+    pr, robot = robot_pty.driver, robot_pty.robot
     pr._next_id = 9999  # as if 9998 requests had gone by
     pr.load_tips(5)  # id 9999
     robot.load_tips()
