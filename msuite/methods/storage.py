@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import tomllib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,87 +192,105 @@ def save_method(method: Method, path: str | Path) -> list[Path]:
             {"lower": w.lower, "upper": w.upper, "collision_energy": w.collision_energy}
             for w in method.dia_windows
         ]
-    if method.proteins:
-        header["tables"]["proteins"] = paths["proteins"].name
-        with open(paths["proteins"], "w", newline="", encoding="utf-8") as fh:
+    tables = {
+        "proteins": (
+            PROTEIN_COLUMNS,
+            [
+                [p.accession, p.name, p.gene, _flag(p.biomarker), p.description]
+                for p in method.proteins
+            ],
+        ),
+        "transitions": (
+            TRANSITION_COLUMNS,
+            _expand(
+                ((_precursor_cells(pr), pr.transitions) for pr in method.precursors),
+                _peptide_transition_cells,
+                width=7,
+            ),
+        ),
+        "small_molecules": (
+            SMALL_MOLECULE_COLUMNS,
+            _expand(
+                ((_small_molecule_cells(m), m.transitions) for m in method.small_molecules),
+                _small_molecule_transition_cells,
+                width=5,
+            ),
+        ),
+    }
+    for table, (columns, rows) in tables.items():
+        rows = list(rows)
+        if not rows:
+            continue
+        header["tables"][table] = paths[table].name
+        with open(paths[table], "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh, lineterminator="\n")
-            w.writerow(PROTEIN_COLUMNS)
-            for p in method.proteins:
-                w.writerow([p.accession, p.name, p.gene, _flag(p.biomarker), p.description])
-        written.append(paths["proteins"])
-    if method.precursors:
-        header["tables"]["transitions"] = paths["transitions"].name
-        with open(paths["transitions"], "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(TRANSITION_COLUMNS)
-            for pr in method.precursors:
-                head = [
-                    pr.protein,
-                    pr.modified_sequence,
-                    pr.charge,
-                    pr.label,
-                    pr.labelled_residues,
-                    _fmt(pr.precursor_mz),
-                    _fmt(pr.irt, 2),
-                    _fmt(pr.irt_window, 2),
-                    _fmt(pr.collision_energy, 2),
-                    _flag(pr.irt_standard),
-                    _flag(pr.decoy),
-                ]
-                for t in pr.transitions or [None]:
-                    if t is None:
-                        w.writerow([*head, "", "", "", "", "", "", ""])
-                    else:
-                        w.writerow(
-                            [
-                                *head,
-                                t.ion_type,
-                                t.ordinal,
-                                t.charge,
-                                _fmt(t.product_mz),
-                                _fmt(t.library_intensity, 1),
-                                _flag(t.quantifier),
-                                t.name,
-                            ]
-                        )
-        written.append(paths["transitions"])
-    if method.small_molecules:
-        header["tables"]["small_molecules"] = paths["small_molecules"].name
-        with open(paths["small_molecules"], "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(SMALL_MOLECULE_COLUMNS)
-            for s in method.small_molecules:
-                head = [
-                    s.name,
-                    s.formula,
-                    s.adduct,
-                    s.label,
-                    s.charge,
-                    _fmt(s.precursor_mz),
-                    _fmt(s.rt, 2),
-                    _fmt(s.rt_window, 2),
-                    _fmt(s.collision_energy, 2),
-                    s.identifier,
-                ]
-                for t in s.transitions or [None]:
-                    if t is None:
-                        w.writerow([*head, "", "", "", "", ""])
-                    else:
-                        w.writerow(
-                            [
-                                *head,
-                                _fmt(t.product_mz),
-                                t.charge,
-                                _fmt(t.library_intensity, 1),
-                                _flag(t.quantifier),
-                                t.name,
-                            ]
-                        )
-        written.append(paths["small_molecules"])
+            w.writerow(columns)
+            w.writerows(rows)
+        written.append(paths[table])
     if not header["tables"]:
         del header["tables"]
     paths["header"].write_text(to_toml(header), encoding="utf-8")
     return written
+
+
+def _expand(
+    entries: Iterable[tuple[list[Any], list[Transition]]],
+    transition_cells: Callable[[Transition], list[Any]],
+    width: int,
+) -> Iterator[list[Any]]:
+    """One row per transition (the entry's cells repeated), or one padded row when it has none."""
+    for head, transitions in entries:
+        if not transitions:
+            yield [*head, *([""] * width)]
+        for t in transitions:
+            yield [*head, *transition_cells(t)]
+
+
+def _precursor_cells(pr: PeptidePrecursor) -> list[Any]:
+    return [
+        pr.protein,
+        pr.modified_sequence,
+        pr.charge,
+        pr.label,
+        pr.labelled_residues,
+        _fmt(pr.precursor_mz),
+        _fmt(pr.irt, 2),
+        _fmt(pr.irt_window, 2),
+        _fmt(pr.collision_energy, 2),
+        _flag(pr.irt_standard),
+        _flag(pr.decoy),
+    ]
+
+
+def _peptide_transition_cells(t: Transition) -> list[Any]:
+    return [
+        t.ion_type,
+        t.ordinal,
+        t.charge,
+        _fmt(t.product_mz),
+        _fmt(t.library_intensity, 1),
+        _flag(t.quantifier),
+        t.name,
+    ]
+
+
+def _small_molecule_cells(m: SmallMolecule) -> list[Any]:
+    return [
+        m.name,
+        m.formula,
+        m.adduct,
+        m.label,
+        m.charge,
+        _fmt(m.precursor_mz),
+        _fmt(m.rt, 2),
+        _fmt(m.rt_window, 2),
+        _fmt(m.collision_energy, 2),
+        m.identifier,
+    ]
+
+
+def _small_molecule_transition_cells(t: Transition) -> list[Any]:
+    return [_fmt(t.product_mz), t.charge, _fmt(t.library_intensity, 1), _flag(t.quantifier), t.name]
 
 
 # ---------------------------------------------------------------------------- load
