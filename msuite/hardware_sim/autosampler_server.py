@@ -36,7 +36,7 @@ from msuite.hardware_sim.autosampler_sim import (
     OperationRefused,
     SimulatedAutosampler,
 )
-from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer
+from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer, incoming
 
 __all__ = ["AutosamplerServer", "PtyAutosamplerServer", "dispatch", "serve_session"]
 
@@ -267,12 +267,7 @@ def serve_session(
     """Run one client session until the client leaves, ``stop`` is set or a fault drops it."""
     buffer = bytearray()
     last: tuple[bytes, Reply] | None = None  # body and reply of the previous request
-    while not stop.is_set():
-        data = recv()
-        if data is None:
-            continue
-        if not data:
-            return
+    for data in incoming(recv, stop):
         buffer += data
         for body, checksum_ok in split_frames(buffer):
             with sim.lock:

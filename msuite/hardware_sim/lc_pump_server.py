@@ -38,7 +38,7 @@ from msuite.hardware_sim.lc_pump_sim import (
     PumpCommandRefusedError,
     SimulatedLCPump,
 )
-from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer
+from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer, incoming
 
 __all__ = ["GARBLED_REPLY", "LCPumpServer", "PtyLCPumpServer", "execute_line", "serve_pump_session"]
 
@@ -351,13 +351,7 @@ def serve_pump_session(
     close, a serial (pty) client sees silence.
     """
     buf = bytearray()
-    while not stop.is_set():
-        data = recv()
-        if data is None:
-            pump.tick()
-            continue
-        if not data:
-            return
+    for data in incoming(recv, stop, idle=pump.tick):
         buf += data
         while (end := buf.find(b"\n")) >= 0:
             raw = bytes(buf[:end]).rstrip(b"\r")

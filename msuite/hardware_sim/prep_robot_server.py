@@ -31,7 +31,7 @@ from msuite.drivers.protocol.prep_robot_codes import (
     parse_wells,
 )
 from msuite.hardware_sim.prep_robot_sim import RobotRejectedError, SimulatedPrepRobot, StepCall
-from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer
+from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer, incoming
 
 __all__ = ["PrepRobotServer", "PtyPrepRobotServer", "execute", "serve_session"]
 
@@ -247,12 +247,7 @@ def serve_session(
 ) -> None:
     """Run one client conversation until it closes, ``stop`` is set or a fault drops it."""
     buf = bytearray()
-    while not stop.is_set():
-        data = recv()
-        if data is None:
-            continue
-        if not data:
-            return
+    for data in incoming(recv, stop):
         buf += data
         while True:
             nl = buf.find(b"\n")

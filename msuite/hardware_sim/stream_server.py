@@ -15,15 +15,34 @@ import os
 import select
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-__all__ = ["POLL_S", "PtyStreamServer", "Session", "TcpStreamServer"]
+__all__ = ["POLL_S", "PtyStreamServer", "Session", "TcpStreamServer", "incoming"]
 
 POLL_S = 0.2
 
 Recv = Callable[[], "bytes | None"]
 Send = Callable[[bytes], None]
 Session = Callable[[Recv, Send, threading.Event], None]
+
+
+def incoming(
+    recv: Recv, stop: threading.Event, idle: Callable[[], None] | None = None
+) -> Iterator[bytes]:
+    """The bytes a session receives, chunk by chunk, until the client leaves or ``stop`` is set.
+
+    ``idle`` is called whenever a poll interval passes with nothing received (a simulator
+    that advances lazily uses it to fire its timed events).
+    """
+    while not stop.is_set():
+        data = recv()
+        if data is None:
+            if idle is not None:
+                idle()
+            continue
+        if not data:
+            return
+        yield data
 
 
 class TcpStreamServer:

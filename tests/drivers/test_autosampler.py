@@ -30,7 +30,7 @@ from msuite.hardware_sim.autosampler_sim import (
     Labware,
     SimulatedAutosampler,
 )
-from msuite.hardware_sim.stream_server import TcpStreamServer
+from msuite.hardware_sim.stream_server import TcpStreamServer, incoming
 
 Server = AutosamplerServer | PtyAutosamplerServer
 
@@ -418,12 +418,7 @@ def _scripted(replies: Callable[[bytes], bytes]) -> TcpStreamServer:
 
     def session(recv, send, stop: threading.Event) -> None:
         buf = b""
-        while not stop.is_set():
-            data = recv()
-            if data is None:
-                continue
-            if not data:
-                return
+        for data in incoming(recv, stop):
             buf += data
             while ETX in buf and len(buf) >= buf.index(ETX) + 3:
                 end = buf.index(ETX)

@@ -10,7 +10,7 @@ import pytest
 from msuite.drivers.errors import ConnectionLostError, InstrumentTimeoutError
 from msuite.drivers.serial_device import SerialDevice
 from msuite.drivers.serial_transport import SerialTransport
-from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer
+from msuite.hardware_sim.stream_server import PtyStreamServer, TcpStreamServer, incoming
 
 
 def _line_echo(state: dict):
@@ -18,12 +18,7 @@ def _line_echo(state: dict):
 
     def session(recv, send, stop: threading.Event) -> None:
         buf = b""
-        while not stop.is_set():
-            data = recv()
-            if data is None:
-                continue
-            if not data:
-                return
+        for data in incoming(recv, stop):
             buf += data
             while b"\r\n" in buf:
                 line, buf = buf.split(b"\r\n", 1)
