@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from msuite.quant.centroid import CentroidParams
-from msuite.quant.pick import ASSUME_CHOICES, pick_file
+#: ``msuite.quant.pick.ASSUME_CHOICES``, spelled out so that building the parser does not
+#: load the Numba kernels for every msuite command (a test keeps the two equal)
+ASSUME_CHOICES = ("profile", "centroid")
 
 __all__ = ["add_quant_commands", "cmd_pick", "cmd_quant"]
 
@@ -16,6 +17,9 @@ def cmd_pick(args: argparse.Namespace) -> int:
 
     Returns the exit status; bad input raises :class:`~msuite.core.errors.MSuiteError`.
     """
+    from msuite.quant.centroid import CentroidParams
+    from msuite.quant.pick import pick_file
+
     params = CentroidParams(min_snr=args.min_snr, noise_interpolate=not args.noise_bin_centre)
     params.validate()
     report = pick_file(

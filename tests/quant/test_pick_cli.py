@@ -76,3 +76,9 @@ def test_bad_arguments(testdata: Path, tmp_path: Path) -> None:
         run(["pick", str(src), str(tmp_path / "out.mzML"), "--min-snr", "-2"])
     with pytest.raises(InputError):
         run(["pick", str(tmp_path / "missing.mzML"), str(tmp_path / "out.mzML")])
+
+
+def test_cli_assume_choices_are_the_pickers() -> None:
+    from msuite.quant import cli, pick
+
+    assert cli.ASSUME_CHOICES == pick.ASSUME_CHOICES
