@@ -161,7 +161,7 @@ def test_sim_start_all_prints_one_line_per_device() -> None:
         for kind in ("lc_pump", "autosampler", "prep_robot"):
             assert resources[kind].startswith("/dev/")
         with PrepRobot(resources["prep_robot"], timeout_s=2.0) as robot:
-            assert robot.identify()
+            assert robot.identify().model == "SIM-PREP96"
         with LCPump(resources["lc_pump"], timeout_s=2.0) as pump:
             assert pump.state() is PumpState.IDLE
         with MassSpectrometer(resources["mass_spectrometer"], timeout_s=2.0) as ms:
