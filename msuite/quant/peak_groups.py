@@ -39,6 +39,7 @@ from msuite.quant.peak_scores import (
     WindowScores,
     find_candidates,
     prepare_group,
+    reference_intensity,
     same_peak,
     score_window,
 )
@@ -130,7 +131,11 @@ class PeakGroupParams:
         Weights of the candidate score: ``shape_weight x shape - coelution_weight x
         coelution (grid points) + intensity_weight x log10(candidate intensity / best
         candidate intensity) - rt_weight x |apex - expected_rt| / rt_scale_s +
-        reference_weight x (shape of analyte against standard traces)``.
+        reference_weight x (shape of analyte against standard traces) +
+        reference_intensity_weight x log10(standard's intensity in the candidate / its
+        highest in any candidate)``. The last term anchors the group on its standard where
+        the analyte is absent (blanks, samples below the LOD); OpenMS has no such term, so
+        :meth:`openms` sets it to 0.
     rt_scale_s
         RT distance (s) that costs ``rt_weight`` score units.
     max_lag_points
@@ -159,6 +164,7 @@ class PeakGroupParams:
     intensity_weight: float = 0.5
     rt_weight: float = 0.0
     reference_weight: float = 0.5
+    reference_intensity_weight: float = 1.0
     rt_scale_s: float = 60.0
     max_lag_points: int = 5
     grid_step_s: float | None = None
@@ -191,6 +197,7 @@ class PeakGroupParams:
             min_half_width_s=max(peak_width_s, 0.0),
             use_summed_trace=False,
             integration=integration,
+            reference_intensity_weight=0.0,
         )
         return replace(base, **overrides)
 
@@ -219,7 +226,7 @@ class PeakGroupParams:
 
 _NON_NEGATIVE = (
     "boundary_snr", "min_half_width_s", "min_apex_ratio", "shape_weight", "coelution_weight",
-    "intensity_weight", "rt_weight", "reference_weight",
+    "intensity_weight", "rt_weight", "reference_weight", "reference_intensity_weight",
 )  # fmt: skip
 _POSITIVE = ("rt_scale_s", "gauss_width_s", "noise_window_s")
 _POSITIVE_OR_NONE = ("rt_window_s", "gauss_spacing_s", "boundary_float32_unit_s", "grid_step_s")
@@ -414,8 +421,12 @@ def rank_peak_groups(
     if not candidates:
         return []
     best_intensity = max(c.intensity for c in candidates)
+    best_reference = math.nan
+    if params.reference_intensity_weight > 0 and prepared.reference.any():
+        best_reference = max(reference_intensity(prepared, c) for c in candidates)
     scored = [
-        (score_window(prepared, c, expected_rt, best_intensity, params), c) for c in candidates
+        (score_window(prepared, c, expected_rt, best_intensity, params, best_reference), c)
+        for c in candidates
     ]
     ranked = sorted(
         ((s, c) for s, c in scored if s is not None), key=lambda sc: sc[0].score, reverse=True

@@ -376,10 +376,13 @@ def score_window(
     expected_rt: float | None,
     best_intensity: float,
     params: PeakGroupParams,
+    best_reference: float = math.nan,
 ) -> WindowScores | None:
     """Shape, co-elution and combined score of the traces inside a candidate's boundaries.
 
-    Returns None when the window holds fewer than 2 grid points.
+    ``best_reference`` is the highest :func:`reference_intensity` of the group's candidates;
+    the candidate's own is scored against it with ``reference_intensity_weight``. Returns
+    None when the window holds fewer than 2 grid points.
     """
     grid = prepared.grid
     inside = (grid >= candidate.left) & (grid <= candidate.right)
@@ -409,4 +412,26 @@ def score_window(
         score += params.intensity_weight * math.log10(ratio)
     if expected_rt is not None and params.rt_weight > 0:
         score -= params.rt_weight * abs(apex - expected_rt) / params.rt_scale_s
+    if params.reference_intensity_weight > 0 and best_reference > 0:
+        own = _reference_in(prepared, inside)
+        ratio = max(own / best_reference, 1e-6) if math.isfinite(own) else 1e-6
+        score += params.reference_intensity_weight * math.log10(ratio)
     return WindowScores(apex=apex, shape=shape, coelution=lag_points * prepared.step, score=score)
+
+
+def _reference_in(prepared: PreparedGroup, inside: np.ndarray) -> float:
+    if not prepared.reference.any() or not inside.any():
+        return math.nan
+    summed = prepared.grid_smooth[prepared.reference][:, inside].sum(axis=0)
+    return float(summed.max())
+
+
+def reference_intensity(prepared: PreparedGroup, candidate: Candidate) -> float:
+    """Highest summed smoothed intensity of the standard's traces inside a candidate.
+
+    NaN when the group has no standard. The standard is spiked into every sample, so where
+    the analyte is absent (blanks, samples below the LOD) its peak still marks the analyte's
+    place, as Skyline picks the peak of a precursor together with its standard.
+    """
+    grid = prepared.grid
+    return _reference_in(prepared, (grid >= candidate.left) & (grid <= candidate.right))

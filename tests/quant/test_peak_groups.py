@@ -276,3 +276,30 @@ def test_window_beyond_a_trace_is_clipped_to_it() -> None:
     assert inside.area[0] == pytest.approx(25.0) and inside.points_across[0] == 6
     outside = pick_peak_group([t, t + 40.0], [y, y], fixed_window=(20.0, 30.0))
     assert outside.area[0] == 0.0 and outside.points_across[0] == 0
+
+
+def blank_group(seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Light traces hold noise and one narrow spike shared by all three at 250 s; the heavy
+    standard its peak at ``TRUE_RT``."""
+    times, values = make_group(seed)
+    rng = np.random.default_rng(100 + seed)
+    for k in range(3):
+        values[k] = BASELINE + rng.normal(0.0, NOISE, times[k].size)
+        values[k] += 15 * NOISE * np.exp(-((times[k] - 250.0) ** 2) / 2.0)
+    return times, values
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_absent_analyte_is_placed_at_its_standard(seed: int) -> None:
+    """Blank: the group goes where the standard is, as Skyline places it."""
+    times, values = blank_group(seed)
+    best = pick_peak_group(times, values, is_reference=IS_HEAVY)
+    assert best.found and abs(best.rt - TRUE_RT) < 2 * SIGMA, best.rt
+    heavy_area = sum(emg_area(h) for h, ref in zip(HEIGHTS, IS_HEAVY, strict=True) if ref)
+    assert best.area[3] + best.area[4] == pytest.approx(heavy_area, rel=0.1)
+
+
+def test_without_the_standards_intensity_a_spike_can_win() -> None:
+    times, values = blank_group(0)
+    params = PeakGroupParams(reference_intensity_weight=0.0)
+    assert abs(pick_peak_group(times, values, is_reference=IS_HEAVY, params=params).rt - 250) < 2
