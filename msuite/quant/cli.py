@@ -62,8 +62,13 @@ def cmd_quant(args: argparse.Namespace) -> int:
         smoothing_window=args.smoothing_window,
     )
     params.validate()
+    batch = _batch_options(args)
     targets = load_targets(transitions=args.transitions, method=args.method)
     curves = load_calibration(args.calibration) if args.calibration else {}
+    if batch is not None:
+        from msuite.quant.quantify import run_name
+
+        batch.sheet.check_runs(run_name(r) for r in args.runs)
     bar = tqdm(
         total=len(args.runs),
         desc="quantifying",
@@ -92,9 +97,100 @@ def cmd_quant(args: argparse.Namespace) -> int:
         curves=curves,
         rollup=args.rollup,
         command=" ".join(sys.argv),
+        batch=batch,
     )
     print(summary)
     return 0
+
+
+def _batch_options(args: argparse.Namespace) -> Any:
+    """The batch options of ``--samples`` and its companions (None without a sample sheet)."""
+    from msuite.core.errors import InputError
+
+    if args.samples is None:
+        for flag in ("qc_history",):
+            if getattr(args, flag) is not None:
+                raise InputError(
+                    "needs a sample sheet",
+                    field="--" + flag.replace("_", "-"),
+                    value=getattr(args, flag),
+                    allowed="use it together with --samples",
+                )
+        return None
+    from msuite.quant.batch import CalibrationSettings
+    from msuite.quant.batch_output import BatchOptions
+    from msuite.quant.samples import read_sample_sheet
+    from msuite.quant.suitability import SuitabilityCriteria
+
+    settings = CalibrationSettings(
+        model=args.curve, weighting=args.weighting, exclusion=args.exclude_calibrators
+    )
+    settings.validate()
+    criteria = SuitabilityCriteria(
+        rt_percent=args.max_rt_deviation,
+        is_area_cv=args.max_is_cv,
+        ion_ratio_percent=args.max_ion_ratio_deviation,
+        carryover_percent=args.max_carryover,
+        qc_accuracy_percent=args.qc_accuracy,
+    )
+    return BatchOptions(
+        read_sample_sheet(args.samples), settings, criteria, qc_history=args.qc_history
+    )
+
+
+def _batch_arguments(q: argparse.ArgumentParser) -> None:
+    b = q.add_argument_group(
+        "batch",
+        "with a sample sheet: calibration curves from the batch's calibrators, concentrations, "
+        "LOD/LOQ, replicate CVs, system suitability and QC history (see docs/quant.md)",
+    )
+    b.add_argument(
+        "--samples",
+        metavar="SHEET",
+        default=None,
+        help="sample sheet (CSV): run, sample_type, concentration[, sample, dilution_factor, "
+        "injection_order, qc_level]",
+    )
+    b.add_argument(
+        "--curve",
+        choices=("linear", "quadratic"),
+        default="linear",
+        help="calibration model (default linear)",
+    )
+    b.add_argument(
+        "--weighting",
+        choices=("none", "1/x", "1/x^2"),
+        default="1/x",
+        help="calibration weighting (default 1/x)",
+    )
+    b.add_argument(
+        "--exclude-calibrators",
+        choices=("none", "auto"),
+        default="none",
+        help="auto: drop the worst calibrator outside +-15 %% (+-20 %% at the LLOQ) and refit, "
+        "while >= 75 %% remain (default none)",
+    )
+    for flag, default, what in (
+        ("--max-rt-deviation", 2.5, "RT deviation from the expected RT"),
+        ("--max-is-cv", 20.0, "internal-standard area CV over the batch"),
+        ("--max-ion-ratio-deviation", 20.0, "ion ratio deviation from the calibrators' mean"),
+        ("--max-carryover", 20.0, "blank response after the top calibrator, of the LLOQ's"),
+        ("--qc-accuracy", 15.0, "QC deviation from nominal"),
+    ):
+        b.add_argument(
+            flag,
+            type=float,
+            default=default,
+            metavar="PERCENT",
+            help=f"suitability limit: {what} (default {default:g} %%)",
+        )
+    b.add_argument(
+        "--qc-history",
+        metavar="CSV",
+        default=None,
+        help="QC history (target, qc_level, run, acquired, value); writes levey_jennings.csv "
+        "with Westgard rules and qc_history.csv with this batch appended",
+    )
 
 
 def _quant_arguments(q: argparse.ArgumentParser) -> None:
@@ -184,6 +280,7 @@ def _quant_arguments(q: argparse.ArgumentParser) -> None:
         default="median",
         help="protein roll-up of peptide values (default median)",
     )
+    _batch_arguments(q)
 
 
 def add_quant_commands(subparsers: Any) -> None:

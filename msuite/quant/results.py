@@ -23,15 +23,19 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from msuite.core.errors import InputError
 from msuite.io.atomic import atomic_output
+from msuite.quant.batch import BATCH_FILES, SAMPLE_COLUMNS
 from msuite.quant.calibration import CalibrationCurve, light_heavy_ratio, protein_rollup
 from msuite.quant.quantify import QuantParams, RunResult
 from msuite.quant.targets import TargetSet
+
+if TYPE_CHECKING:
+    from msuite.quant.batch_output import BatchOptions
 
 __all__ = [
     "COMPOUND_COLUMNS",
@@ -98,19 +102,23 @@ PEPTIDE_COLUMNS = (
     "n_light_found",
     "n_heavy_found",
     "integration",
+    *SAMPLE_COLUMNS,
 )
 COMPOUND_COLUMNS = tuple(c for c in PEPTIDE_COLUMNS if c not in ("protein", "charge"))
 #: every file msuite quant writes into DIR
-RESULT_FILES = frozenset(
-    {
-        "transitions.csv",
-        "peptides.csv",
-        "proteins.csv",
-        "compounds.csv",
-        "peptides.mzTab",
-        "compounds.mzTab",
-        "parameters.json",
-    }
+RESULT_FILES = (
+    frozenset(
+        {
+            "transitions.csv",
+            "peptides.csv",
+            "proteins.csv",
+            "compounds.csv",
+            "peptides.mzTab",
+            "compounds.mzTab",
+            "parameters.json",
+        }
+    )
+    | BATCH_FILES
 )
 PROTEIN_COLUMNS = (
     "run",
@@ -366,6 +374,7 @@ def parameters_record(
     curves: dict[str, CalibrationCurve],
     rollup: str,
     command: str,
+    batch: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to audit the numbers: software, inputs, every parameter."""
     from msuite import __version__
@@ -399,6 +408,7 @@ def parameters_record(
         "(ratio_basis column)",
         "protein_rollup": rollup,
         "calibration": {k: c.to_dict() for k, c in curves.items()},
+        "batch": batch,
     }
 
 
@@ -411,27 +421,47 @@ def write_results(
     curves: dict[str, CalibrationCurve] | None = None,
     rollup: str = "median",
     command: str = "",
+    batch: BatchOptions | None = None,
 ) -> str:
     """Write every result file of ``msuite quant`` into ``out_dir`` (all or nothing).
 
     Files: ``transitions.csv``, ``parameters.json``; with peptides ``peptides.csv``,
     ``proteins.csv`` and ``peptides.mzTab`` (mzTab 1.0); with compounds ``compounds.csv`` and
-    ``compounds.mzTab`` (mzTab-M 2.0). Returns a one-line summary.
+    ``compounds.mzTab`` (mzTab-M 2.0). With ``batch`` (a sample sheet), the batch's curves are
+    fitted, every sample's concentration filled in and the files of
+    :mod:`msuite.quant.batch_output` written too. Returns a one-line summary.
     """
     from msuite.quant.mztab import write_mztab_m, write_mztab_peptides
 
     curves = curves or {}
     rows = transition_rows(results)
     groups = summarise_groups(results, curves)
-    peptides = [g for g in groups if g["kind"] == "peptide"]
-    compounds = [g for g in groups if g["kind"] == "compound"]
-    proteins = summarise_proteins(peptides, rollup)
-    record = parameters_record(results, targets, params, curves, rollup, command)
-    runs = [(r.run, r.path) for r in results]
-    flat = params.to_dict()
     writers: dict[str, Callable[[Path], None]] = {
         "transitions.csv": csv_writer(TRANSITION_COLUMNS, rows),
     }
+    batch_summary = ""
+    if batch is not None:
+        from msuite.quant.batch_output import batch_outputs
+
+        batch_writers, fitted, batch_summary = batch_outputs(
+            groups, rows, batch, curves, csv_writer
+        )
+        writers.update(batch_writers)
+        curves = {**curves, **fitted.curves}
+    peptides = [g for g in groups if g["kind"] == "peptide"]
+    compounds = [g for g in groups if g["kind"] == "compound"]
+    proteins = summarise_proteins(peptides, rollup)
+    record = parameters_record(
+        results,
+        targets,
+        params,
+        curves,
+        rollup,
+        command,
+        batch.to_dict() if batch is not None else None,
+    )
+    runs = [(r.run, r.path) for r in results]
+    flat = params.to_dict()
     if peptides:
         writers["peptides.csv"] = csv_writer(PEPTIDE_COLUMNS, peptides)
         writers["proteins.csv"] = csv_writer(PROTEIN_COLUMNS, proteins)
@@ -449,7 +479,7 @@ def write_results(
     return (
         f"wrote {Path(out_dir)}: {len(results)} runs, {len(rows)} transition rows "
         f"({found} found), {len(peptides)} peptide and {len(compounds)} compound rows, "
-        f"{len(proteins)} protein rows"
+        f"{len(proteins)} protein rows" + (f"; {batch_summary}" if batch_summary else "")
     )
 
 
