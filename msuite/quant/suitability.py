@@ -17,7 +17,8 @@ is_area_cv             per group, one row with ``run`` empty: CV % (ddof=1) of t
                        standard (all sample types but ``double_blank`` and ``solvent``).
 is_area_deviation      per run that contains the standard: ``|area - batch mean| / batch
                        mean`` in %, limit ``is_area_deviation_percent`` (default 50, i.e.
-                       each run's standard within 50-150 % of the batch mean).
+                       each run's standard within 50-150 % of the batch mean). A run that
+                       should hold the standard but where it is not found fails.
 ion_ratio              per run (unknowns, calibrators, QCs) and light qualifier transition:
                        ``area(qualifier) / area(quantifier)`` against the mean of that ratio
                        over the calibrators, relative difference in %. Without a quantifier
