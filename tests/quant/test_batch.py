@@ -188,3 +188,31 @@ def test_runs_must_match_the_sheet_and_settings_are_checked() -> None:
     ):
         with pytest.raises(InputError):
             quantify_batch(groups, sheet, bad)
+
+
+def test_compounds_with_per_target_concentrations() -> None:
+    """Metabolite panels: one calibrator run holds each compound at its own level."""
+    levels = {"caffeine": [1.0, 2.0, 5.0, 10.0], "theobromine": [0.5, 1.0, 2.5, 5.0]}
+    slopes = {"caffeine": 0.8, "theobromine": 2.0}
+    samples, groups = [], []
+    for k in range(4):
+        run = f"cal{k}"
+        per = {name: lv[k] for name, lv in levels.items()}
+        samples.append(Sample(run, "calibrator", sample=run, order=k, target_concentrations=per))
+        for name, lv in per.items():
+            groups.append(
+                {**row(run, slopes[name] * lv, group=name), "kind": "compound", "protein": ""}
+            )
+    samples.append(Sample("u", "unknown", sample="u", order=9))
+    groups += [
+        {**row("u", 0.8 * 3.0, group="caffeine"), "kind": "compound"},
+        {**row("u", 2.0 * 3.0, group="theobromine"), "kind": "compound"},
+    ]
+    result = quantify_batch(groups, SampleSheet(tuple(samples)))
+    unknown = {g["group_id"]: g for g in groups if g["run"] == "u"}
+    assert unknown["caffeine"]["concentration"] == pytest.approx(3.0)
+    assert unknown["theobromine"]["concentration"] == pytest.approx(3.0)
+    assert {c["group_id"]: c["uloq"] for c in result.calibration} == {
+        "caffeine": 10.0,
+        "theobromine": 5.0,
+    }
