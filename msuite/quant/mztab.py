@@ -18,10 +18,24 @@ specifications directly (HUPO-PSI mzTab 1.0.0, June 2014; mzTab-M 2.0.0, 2019):
 - every quantification parameter is written as ``software[1]-setting[n]`` so the numbers can
   be traced back to the settings that produced them.
 
-Peptide abundance is the light/heavy ratio (``peptide-quantification_unit`` Ratio) when the
-precursor has a heavy standard, the light area otherwise; protein abundance is the roll-up of
-its peptides. Small-molecule (SML) abundance is the response (ratio to the internal standard,
-or area without one) and the feature (SMF) abundance is the light area.
+Peptides: one PEP row per light precursor, its abundance the light/heavy ratio (``Ratio``)
+when the precursor has a heavy standard, the light area otherwise; and one PEP row per heavy
+(stable-isotope-labelled) standard, its abundance the standard's area, its ``modifications``
+the ProForma modifications plus the isotope labels (``10-UNIMOD:259``; see
+:mod:`msuite.quant.mztab_mods`), its ``mass_to_charge`` the heavy precursor m/z. The rows of a
+pair share ``opt_global_group_id``; ``opt_global_cv_MS:1000891_heavy_labeled_peptidoform``
+(PSI-MS "heavy labeled peptidoform", 1/0) marks the standards and ``opt_global_abundance_type``
+says what each row's abundance is (``light/heavy ratio``, ``light area``, ``heavy area``).
+Every modification that occurs is declared as ``variable_mod[n]`` with ``-site`` and
+``-position``. Protein abundance is the roll-up of the light/heavy ratios of its peptides.
+
+Small molecules: SML abundance is the response (ratio to the internal standard, or area
+without one). Each compound has one SMF row per run for the analyte (light area) and, with an
+internal standard, one for the standard (its area, at its own m/z), both referenced from the
+compound's ``SMF_ID_REFS`` (the response is based on both); ``opt_global_internal_standard``
+(1/0) marks the standard's features. ``isotopomer`` stays ``null``: it names the isotope peak
+quantified when features are not de-isotoped, whereas the standard is a spiked molecule of its
+own measured at its monoisotopic m/z.
 """
 
 from __future__ import annotations
@@ -32,6 +46,14 @@ from pathlib import Path
 from typing import Any
 
 from msuite import __version__
+from msuite.quant.mztab_mods import (
+    SiteMod,
+    format_modifications,
+    heavy_label_modifications,
+    modification_metadata,
+    precursor_mz_by_label,
+    sequence_modifications,
+)
 
 __all__ = ["write_mztab_m", "write_mztab_peptides"]
 
@@ -86,21 +108,6 @@ def _runs_metadata(runs: Sequence[tuple[str, str]], parameters: dict[str, Any]) 
     return lines
 
 
-def _parsed(sequence: str) -> tuple[str, str]:
-    """(residues, mzTab ``modifications``) of a ProForma sequence; ``null`` when unmodified."""
-    if "[" not in sequence and "(" not in sequence:
-        return sequence, "null"
-    from msuite.methods.chemistry import parse_peptide
-
-    try:
-        parsed = parse_peptide(sequence)
-    except Exception:
-        return sequence, "null"
-    out = [f"0-UNIMOD:{parsed.nterm.unimod}"] if parsed.nterm else []
-    out += [f"{i}-UNIMOD:{m.unimod}" for i, m in enumerate(parsed.mods, 1) if m is not None]
-    return parsed.residues, ",".join(out) or "null"
-
-
 def _peptide_abundance(row: dict[str, Any] | None) -> Any:
     """Light/heavy ratio, or the light area for a precursor without a heavy standard."""
     if row is None:
@@ -113,6 +120,121 @@ def _by_target(rows: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, 
     for r in rows:
         out.setdefault(r[key], {})[r["run"]] = r
     return out
+
+
+HEAVY_FLAG = "opt_global_cv_MS:1000891_heavy_labeled_peptidoform"
+
+
+def _protein_section(proteins: Sequence[dict[str, Any]], names: Sequence[str]) -> list[str]:
+    prot = _by_target(proteins, "protein")
+    if not prot:
+        return []
+    n = len(names)
+    head = [
+        "accession",
+        "description",
+        "taxid",
+        "species",
+        "database",
+        "database_version",
+        "search_engine",
+        "best_search_engine_score[1]",
+        "ambiguity_members",
+        "modifications",
+        "protein_coverage",
+    ]
+    head += [f"protein_abundance_assay[{i}]" for i in range(1, n + 1)]
+    for kind in ("", "stdev_", "std_error_"):
+        head += [f"protein_abundance_{kind}study_variable[{i}]" for i in range(1, n + 1)]
+    head += [f"opt_assay[{i}]_n_peptides" for i in range(1, n + 1)]
+    lines = ["", _line("PRH", head)]
+    for acc, per_run in prot.items():
+        values = [per_run.get(r, {}).get("ratio") for r in names]
+        cells = [acc, None, None, None, None, None, None, None, None, None, None]
+        cells += values + values + [None] * (2 * n)
+        cells += [per_run.get(r, {}).get("n_peptides") for r in names]
+        lines.append(_line("PRT", cells))
+    return lines
+
+
+PEPTIDE_HEAD = (
+    "sequence",
+    "accession",
+    "unique",
+    "database",
+    "database_version",
+    "search_engine",
+    "best_search_engine_score[1]",
+    "modifications",
+    "retention_time",
+    "retention_time_window",
+    "charge",
+    "mass_to_charge",
+    "uri",
+    "spectra_ref",
+)
+
+
+def _peptide_section(
+    peptides: Sequence[dict[str, Any]],
+    transitions: Sequence[dict[str, Any]],
+    names: Sequence[str],
+) -> tuple[list[str], list[SiteMod], bool]:
+    """PEP lines (light row, then the heavy standard's row, per precursor), every
+    modification reported, and whether any precursor has a heavy standard."""
+    peps = _by_target([p for p in peptides if p["kind"] == "peptide"], "group_id")
+    if not peps:
+        return [], [], False
+    n = len(names)
+    head = list(PEPTIDE_HEAD)
+    head += [f"peptide_abundance_assay[{i}]" for i in range(1, n + 1)]
+    for kind in ("", "stdev_", "std_error_"):
+        head += [f"peptide_abundance_{kind}study_variable[{i}]" for i in range(1, n + 1)]
+    head += ["opt_global_modified_sequence", "opt_global_group_id", HEAVY_FLAG]
+    head += ["opt_global_abundance_type"]
+    for what in ("light_area", "heavy_area", "concentration"):
+        head += [f"opt_assay[{i}]_{what}" for i in range(1, n + 1)]
+    lines = ["", _line("PEH", head)]
+    mz = precursor_mz_by_label(transitions)
+    best_score: dict[str, float] = {}
+    for t in transitions:
+        s = t.get("group_score", math.nan)
+        if isinstance(s, float) and math.isfinite(s):
+            best_score[t["group_id"]] = max(best_score.get(t["group_id"], -math.inf), s)
+    reported: list[SiteMod] = []
+    any_heavy = False
+    for gid, per_run in peps.items():
+        first = next(iter(per_run.values()))
+        found = [per_run[r] for r in names if r in per_run and per_run[r]["found"]]
+        rts = "|".join(_cell(p["rt"] * 60.0) for p in found) or None
+        windows = "|".join(f"{_cell(p['rt_left'] * 60)}|{_cell(p['rt_right'] * 60)}" for p in found)
+        residues, mods = sequence_modifications(first["peptide_or_compound"])
+        charge = int(first["charge"] or 0)
+        has_heavy = (gid, "heavy") in mz
+        any_heavy |= has_heavy
+
+        shared = [first["protein"] or None, None, None, None, None, best_score.get(gid)]
+        where = [rts, windows or None, charge or None]
+        light_mz = mz.get((gid, "light"))
+        values = [_peptide_abundance(per_run.get(r)) for r in names]
+        cells = [residues, *shared, format_modifications(mods), *where, light_mz, None, None]
+        cells += values + values + [None] * (2 * n)
+        kind = "light/heavy ratio" if has_heavy else "light area"
+        cells += [first["peptide_or_compound"], gid, False, kind]
+        for what in ("light_area", "heavy_area", "concentration"):
+            cells += [per_run.get(r, {}).get(what) for r in names]
+        lines.append(_line("PEP", cells))
+        reported += mods
+        if has_heavy:  # the standard's own row: its area, its m/z, its labels
+            labels = heavy_label_modifications(residues, light_mz, mz[(gid, "heavy")], charge)
+            areas = [per_run.get(r, {}).get("heavy_area") for r in names]
+            cells = [residues, *shared, format_modifications(mods + labels), *where]
+            cells += [mz[(gid, "heavy")], None, None, *areas, *areas, *[None] * (2 * n)]
+            cells += [first["peptide_or_compound"], gid, True, "heavy area"]
+            cells += [None] * n + areas + [None] * n
+            lines.append(_line("PEP", cells))
+            reported += labels
+    return lines, reported, any_heavy
 
 
 def write_mztab_peptides(
@@ -132,12 +254,14 @@ def write_mztab_peptides(
     runs
         ``(name, path)`` per run, in assay order.
     peptides, proteins, transitions
-        Rows of peptides.csv, proteins.csv and transitions.csv (peptide rows only are used).
+        Rows of peptides.csv, proteins.csv and transitions.csv (peptide rows only are used;
+        the transition rows give the light and heavy precursor m/z of each group).
     parameters
         The quantification parameters (written as software settings).
     """
     n = len(runs)
     names = [r[0] for r in runs]
+    pep_lines, reported, any_heavy = _peptide_section(peptides, transitions, names)
     lines = [
         _line("MTD", ["mzTab-version", "1.0.0"]),
         _line("MTD", ["mzTab-mode", "Summary"]),
@@ -154,11 +278,10 @@ def write_mztab_peptides(
         ),
         _line("MTD", ["protein_search_engine_score[1]", SCORE]),
         _line("MTD", ["peptide_search_engine_score[1]", SCORE]),
-        _line("MTD", ["fixed_mod[1]", "[MS, MS:1002453, No fixed modifications searched, ]"]),
-        _line("MTD", ["variable_mod[1]", "[MS, MS:1002454, No variable modifications searched, ]"]),
+        *(_line("MTD", kv) for kv in modification_metadata(reported)),
         *_runs_metadata(runs, parameters),
         _line("MTD", ["protein-quantification_unit", RATIO_UNIT]),
-        _line("MTD", ["peptide-quantification_unit", RATIO_UNIT]),
+        _line("MTD", ["peptide-quantification_unit", RATIO_UNIT if any_heavy else AREA_UNIT]),
     ]
     for i, (_, path_) in enumerate(runs, 1):
         if str(path_).lower().endswith((".mzml", ".mzml.gz")):
@@ -170,102 +293,8 @@ def write_mztab_peptides(
     for i, (name, _) in enumerate(runs, 1):
         lines.append(_line("MTD", [f"study_variable[{i}]-assay_refs", f"assay[{i}]"]))
         lines.append(_line("MTD", [f"study_variable[{i}]-description", name]))
-
-    prot = _by_target(proteins, "protein")
-    if prot:
-        lines.append("")
-        head = [
-            "accession",
-            "description",
-            "taxid",
-            "species",
-            "database",
-            "database_version",
-            "search_engine",
-            "best_search_engine_score[1]",
-            "ambiguity_members",
-            "modifications",
-            "protein_coverage",
-        ]
-        head += [f"protein_abundance_assay[{i}]" for i in range(1, n + 1)]
-        for kind in ("", "stdev_", "std_error_"):
-            head += [f"protein_abundance_{kind}study_variable[{i}]" for i in range(1, n + 1)]
-        head += [f"opt_assay[{i}]_n_peptides" for i in range(1, n + 1)]
-        lines.append(_line("PRH", head))
-        for acc, per_run in prot.items():
-            values = [per_run.get(r, {}).get("ratio") for r in names]
-            cells = [acc, None, None, None, None, None, None, None, None, None, None]
-            cells += values + values + [None] * (2 * n)
-            cells += [per_run.get(r, {}).get("n_peptides") for r in names]
-            lines.append(_line("PRT", cells))
-
-    peps = _by_target([p for p in peptides if p["kind"] == "peptide"], "group_id")
-    if peps:
-        lines.append("")
-        head = [
-            "sequence",
-            "accession",
-            "unique",
-            "database",
-            "database_version",
-            "search_engine",
-            "best_search_engine_score[1]",
-            "modifications",
-            "retention_time",
-            "retention_time_window",
-            "charge",
-            "mass_to_charge",
-            "uri",
-            "spectra_ref",
-        ]
-        head += [f"peptide_abundance_assay[{i}]" for i in range(1, n + 1)]
-        for kind in ("", "stdev_", "std_error_"):
-            head += [f"peptide_abundance_{kind}study_variable[{i}]" for i in range(1, n + 1)]
-        head += ["opt_global_modified_sequence", "opt_global_group_id"]
-        for what in ("light_area", "heavy_area", "concentration"):
-            head += [f"opt_assay[{i}]_{what}" for i in range(1, n + 1)]
-        lines.append(_line("PEH", head))
-        light_mz: dict[str, float] = {}
-        best_score: dict[str, float] = {}
-        for t in transitions:
-            if t["label"] == "light":
-                light_mz.setdefault(t["group_id"], t["precursor_mz"])
-            s = t.get("group_score", math.nan)
-            if isinstance(s, float) and math.isfinite(s):
-                best_score[t["group_id"]] = max(best_score.get(t["group_id"], -math.inf), s)
-        for gid, per_run in peps.items():
-            first = next(iter(per_run.values()))
-            found = [per_run[r] for r in names if r in per_run and per_run[r]["found"]]
-            rts = "|".join(_cell(p["rt"] * 60.0) for p in found) or None
-            windows = (
-                "|".join(
-                    f"{_cell(p['rt_left'] * 60.0)}|{_cell(p['rt_right'] * 60.0)}" for p in found
-                )
-                or None
-            )
-            values = [_peptide_abundance(per_run.get(r)) for r in names]
-            residues, mods = _parsed(first["peptide_or_compound"])
-            cells = [
-                residues,
-                first["protein"] or None,
-                None,
-                None,
-                None,
-                None,
-                best_score.get(gid),
-                mods,
-                rts,
-                windows,
-                first["charge"] or None,
-                light_mz.get(gid),
-                None,
-                None,
-            ]
-            cells += values + values + [None] * (2 * n)
-            cells += [first["peptide_or_compound"], gid]
-            for what in ("light_area", "heavy_area", "concentration"):
-                cells += [per_run.get(r, {}).get(what) for r in names]
-            lines.append(_line("PEP", cells))
+    lines += _protein_section(proteins, names)
+    lines += pep_lines
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -339,10 +368,7 @@ def write_mztab_m(
         _line("MTD", ["id_confidence_measure[1]", SCORE]),
     ]
     by = _by_target(compounds, "group_id")
-    q1: dict[str, float] = {}
-    for t in transitions:
-        if t["label"] == "light":
-            q1.setdefault(t["group_id"], t["precursor_mz"])
+    mz = precursor_mz_by_label(transitions)
     sml_head = [
         "SML_ID",
         "SMF_ID_REFS",
@@ -375,36 +401,30 @@ def write_mztab_m(
         "retention_time_in_seconds_end",
     ]
     smf_head += [f"abundance_assay[{i}]" for i in range(1, n + 1)]
-    sml_lines, smf_lines = [], []
-    smf_id = 0
+    smf_head += ["opt_global_internal_standard"]
+    sml_lines: list[str] = []
+    smf_lines: list[str] = []
+
+    def feature(row: dict[str, Any], i: int, label: str) -> str:
+        """Add the SMF row of the analyte (light) or its internal standard; return its id."""
+        abundance: list[Any] = [None] * n
+        abundance[i] = row["heavy_area" if label == "heavy" else "light_area"]
+        rt = [row[k] * 60.0 if row["found"] else None for k in ("rt", "rt_left", "rt_right")]
+        smf_id = len(smf_lines) + 1
+        cells = [smf_id, None, None, None, None, mz.get((row["group_id"], label))]
+        cells += [row.get("charge") or 1, *rt, *abundance, label == "heavy"]
+        smf_lines.append(_line("SMF", cells))
+        return str(smf_id)
+
     for sml_id, (gid, per_run) in enumerate(by.items(), 1):
         first = next(iter(per_run.values()))
         refs = []
         for i, r in enumerate(names):
             row = per_run.get(r)
-            if row is None:
-                continue
-            smf_id += 1
-            refs.append(str(smf_id))
-            abundance: list[Any] = [None] * n
-            abundance[i] = row["light_area"]
-            rt = [row[k] * 60.0 if row["found"] else None for k in ("rt", "rt_left", "rt_right")]
-            smf_lines.append(
-                _line(
-                    "SMF",
-                    [
-                        smf_id,
-                        None,
-                        None,
-                        None,
-                        None,
-                        q1.get(gid),
-                        first["charge"] or 1,
-                        *rt,
-                        *abundance,
-                    ],
-                )
-            )
+            if row is not None:
+                refs.append(feature(row, i, "light"))
+                if (gid, "heavy") in mz:
+                    refs.append(feature(row, i, "heavy"))
         values = [per_run.get(r, {}).get("response") for r in names]
         cells = [
             sml_id,
