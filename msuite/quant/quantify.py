@@ -22,6 +22,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -358,23 +359,32 @@ def quantify_run(
     # the first group here, before the fork: the children inherit the loaded JIT kernels
     result.rows = _quantify_groups(name, groups[:1], matched[: starts[1]], params)
     bounds[0] = 1
-    with ProcessPoolExecutor(max_workers=n_chunks - 1) as pool:
-        futures = [
-            pool.submit(
-                _quantify_packed,
-                name,
-                list(groups[a:b]),
-                _pack(matched[starts[a] : starts[b]]),
-                params,
-            )
-            for a, b in itertools.pairwise(bounds[1:])
-        ]
-        a, b = bounds[0], bounds[1]  # this process takes the first chunk itself
-        result.rows.extend(
-            _quantify_groups(name, groups[a:b], matched[starts[a] : starts[b]], params)
-        )
-        for fut in futures:
-            result.rows.extend(fut.result())
+    chunks = list(itertools.pairwise(bounds))
+
+    def here(k: int) -> list[dict[str, Any]]:
+        a, b = chunks[k]
+        return _quantify_groups(name, groups[a:b], matched[starts[a] : starts[b]], params)
+
+    done: dict[int, list[dict[str, Any]]] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=n_chunks - 1) as pool:
+            futures = {
+                k: pool.submit(
+                    _quantify_packed,
+                    name,
+                    list(groups[a:b]),
+                    _pack(matched[starts[a] : starts[b]]),
+                    params,
+                )
+                for k, (a, b) in enumerate(chunks[1:], start=1)
+            }
+            done[0] = here(0)  # this process takes the first chunk itself
+            for k, fut in futures.items():
+                done[k] = fut.result()
+    except BrokenProcessPool:  # a worker was killed (e.g. out of memory): the rest is done here
+        pass
+    for k in range(len(chunks)):
+        result.rows.extend(done[k] if k in done else here(k))
     return result
 
 
@@ -399,6 +409,10 @@ def _check_runs(runs: Sequence[str | Path]) -> list[str]:
     return out
 
 
+#: fresh process pools tried after a pool whose worker was killed
+POOL_RETRIES = 1
+
+
 def _local(
     runs: list[str],
     groups: Sequence[TargetGroup],
@@ -412,11 +426,25 @@ def _local(
             out[r] = quantify_run(r, groups, params, workers=jobs)
             tick(1)
         return out
-    with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
-        futures = {pool.submit(quantify_run, r, groups, params): r for r in runs}
-        for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
-            tick(1)
+    pending = list(runs)
+    for attempt in range(1 + POOL_RETRIES):
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
+                futures = {pool.submit(quantify_run, r, groups, params): r for r in pending}
+                for fut in as_completed(futures):
+                    out[futures[fut]] = fut.result()
+                    tick(1)
+            return out
+        except BrokenProcessPool:  # a worker was killed: the runs it left go to a new pool
+            pending = [r for r in pending if r not in out]
+            if attempt == POOL_RETRIES:
+                raise MSuiteError(
+                    f"worker processes ended unexpectedly (killed, or out of memory) "
+                    f"{attempt + 1} times; nothing was written",
+                    field="--jobs",
+                    value=[run_name(r) for r in pending[:5]],
+                    allowed="fewer --jobs (less memory), or find what kills the processes",
+                ) from None
     return out
 
 
