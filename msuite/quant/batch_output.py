@@ -72,6 +72,13 @@ class BatchOptions:
         }
 
 
+def _start_time(path: str) -> str:
+    """The run's start time as its file records it (empty when it does not)."""
+    from msuite.io.convert import open_source
+
+    return open_source(path).read_metadata().start_time or ""
+
+
 def _curves_json(curves: dict[str, CalibrationCurve], info: list[dict[str, Any]]) -> Writer:
     ranges = {row["group_id"]: (row.get("lloq"), row.get("uloq")) for row in info}
 
@@ -99,11 +106,14 @@ def batch_outputs(
     options: BatchOptions,
     fixed_curves: dict[str, CalibrationCurve],
     csv_writer: Callable[..., Writer],
+    run_paths: dict[str, str] | None = None,
 ) -> tuple[dict[str, Writer], BatchResult, str]:
     """Run the batch steps on the summary rows and return the writers of its files.
 
     ``groups`` (peptide and compound rows) get their sample columns and concentrations filled
-    in. Returns the writers by file name, the batch result and a one-line summary.
+    in. ``run_paths`` (run name -> file) lets the QC history record when each QC run was
+    acquired (the run's start time). Returns the writers by file name, the batch result and a
+    one-line summary.
     """
     result = quantify_batch(groups, options.sheet, options.settings, fixed_curves)
     checks = suitability_rows(groups, transitions, options.sheet, options.criteria)
@@ -117,7 +127,11 @@ def batch_outputs(
     rejected = 0
     if options.qc_history is not None:
         history = read_qc_history(options.qc_history, missing_ok=True)
-        current = batch_qc_values(groups, options.sheet, options.acquired)
+        acquired: str | dict[str, str] = options.acquired
+        if not acquired and run_paths:
+            qc_runs = {s.run for s in options.sheet.of_type("qc")}
+            acquired = {r: _start_time(p) for r, p in run_paths.items() if r in qc_runs}
+        current = batch_qc_values(groups, options.sheet, acquired)
         series = levey_jennings_rows(history, current)
         rejected = sum(1 for r in series if r.get("rejected"))
         writers["levey_jennings.csv"] = csv_writer(LEVEY_JENNINGS_COLUMNS, series)

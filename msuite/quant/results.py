@@ -444,7 +444,7 @@ def write_results(
         from msuite.quant.batch_output import batch_outputs
 
         batch_writers, fitted, batch_summary = batch_outputs(
-            groups, rows, batch, curves, csv_writer
+            groups, rows, batch, curves, csv_writer, {r.run: r.path for r in results}
         )
         writers.update(batch_writers)
         curves = {**curves, **fitted.curves}

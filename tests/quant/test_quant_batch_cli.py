@@ -131,6 +131,8 @@ def test_suitability_and_qc_history(
     assert len(batch_points) == 2
     for s in batch_points:
         assert s["rejected"] == "false", s
+        k = next(i for i, p in enumerate(paths) if p.stem == s["run"])
+        assert s["acquired"] == f"2026-12-01T08:{k:02d}:00Z"  # the run's start time
         assert math.isfinite(float(s["z"]))
     _, merged = read_csv(out / "qc_history.csv")
     assert len(merged) == 42

@@ -92,7 +92,8 @@ def acquire_series(
             ms.start()
             records = list(stream)
         path = folder / f"sim_{k:02d}_{amount:g}fmol.h5"
-        with RunFileWriter(path, RunMetadata(run_id=path.stem)) as writer:
+        meta = RunMetadata(run_id=path.stem, start_time=f"2026-12-01T08:{k % 60:02d}:00Z")
+        with RunFileWriter(path, meta) as writer:
             for c in srm_chromatograms(records, table):
                 writer.append_chromatogram(c)
             writer.close()
