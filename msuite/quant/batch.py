@@ -22,9 +22,9 @@ light area otherwise (``response`` of the peptide and compound tables). For ever
    (:func:`msuite.quant.calibration.limit_of_quantification`).
 
 Concentrations are the responses read back through the curve, multiplied by the sample's
-dilution factor; ``flag`` says ``<LLOQ`` or ``>ULOQ`` when the back-calculated value lies
-outside the calibrated range. Targets without calibrators use a curve given with
-``--calibration`` when there is one.
+dilution factor; ``flag`` says ``<LLOQ`` or ``>ULOQ`` when the back-calculated value of a
+sample other than a calibrator lies outside the calibrated range. Targets without calibrators
+use a curve given with ``--calibration`` when there is one.
 """
 
 from __future__ import annotations
@@ -393,7 +393,9 @@ def _annotate(
         conc = float(curve.back_calculate(response)[0]) if math.isfinite(response) else math.nan
         row["concentration"] = conc * sample.dilution_factor
         flag = ""
-        if math.isfinite(conc) and math.isfinite(lloq) and conc < lloq:
+        if sample.sample_type == "calibrator":
+            pass  # calibrators define the range: their accuracy says how they read back
+        elif math.isfinite(conc) and math.isfinite(lloq) and conc < lloq:
             flag = "<LLOQ"
         elif math.isfinite(conc) and math.isfinite(uloq) and conc > uloq:
             flag = ">ULOQ"
