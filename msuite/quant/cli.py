@@ -64,6 +64,12 @@ def cmd_quant(args: argparse.Namespace) -> int:
     params.validate()
     batch = _batch_options(args)
     targets = load_targets(transitions=args.transitions, method=args.method)
+    manual = None
+    if args.boundaries:
+        from msuite.quant.manual import read_boundaries
+
+        manual = read_boundaries(args.boundaries, targets.groups)
+        manual.check(args.runs, targets.groups)
     curves = load_calibration(args.calibration) if args.calibration else {}
     if batch is not None:
         from msuite.quant.quantify import run_name
@@ -86,6 +92,7 @@ def cmd_quant(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             progress=bar.update,
             timeout_s=args.connect_timeout,
+            manual=manual,
         )
     finally:
         bar.close()
@@ -98,6 +105,7 @@ def cmd_quant(args: argparse.Namespace) -> int:
         rollup=args.rollup,
         command=" ".join(sys.argv),
         batch=batch,
+        manual=manual.record() if manual is not None else None,
     )
     print(summary)
     return 0
@@ -279,6 +287,13 @@ def _quant_arguments(q: argparse.ArgumentParser) -> None:
         choices=("median", "mean", "top3"),
         default="median",
         help="protein roll-up of peptide values (default median)",
+    )
+    q.add_argument(
+        "--boundaries",
+        metavar="CSV",
+        default=None,
+        help="manual integration: run, group_id, rt_left, rt_right (min), reason[, user]; "
+        "those groups are integrated in that window in that run",
     )
     _batch_arguments(q)
 

@@ -20,7 +20,7 @@ import itertools
 import math
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -174,6 +174,7 @@ def _group_rows(
     used: list[int],
     integration: str,
     note: str,
+    found_note: str = "",
 ) -> list[dict[str, Any]]:
     rows = []
     position = {k: i for i, k in enumerate(used)}
@@ -219,7 +220,7 @@ def _group_rows(
                 group_score=float(picked.score),
                 shape_score=float(picked.shape_score),
                 coelution_score=float(picked.coelution_score),
-                note="",
+                note=found_note,
             )
         else:
             if trace is None:
@@ -240,14 +241,18 @@ def _quantify_group(
     traces: Sequence[MatchedTrace | None],
     params: QuantParams,
     pg_params: PeakGroupParams,
+    manual: Any = None,
 ) -> list[dict[str, Any]]:
     used = [k for k, tr in enumerate(traces) if tr is not None and tr.time.size > 0]
     integration = params.integration
     window = group.fixed_window if integration == "fixed" else None
     if integration == "fixed" and window is None:
         integration = "auto (no window in list)"
+    found_note = ""
+    if manual is not None:  # a reviewer's boundaries (msuite.quant.manual.ManualWindow)
+        integration, window, found_note = "manual", (manual.left_s, manual.right_s), manual.note
     if not used:
-        return _group_rows(run, group, traces, None, used, integration, "")
+        return _group_rows(run, group, traces, None, used, integration, found_note)
     expected = group.expected_rt if math.isfinite(group.expected_rt) else None
     try:
         picked = pick_peak_group(
@@ -263,7 +268,9 @@ def _quantify_group(
             run, group, traces, None, used, integration, f"trace not usable: {exc.message}"
         )
     note = "" if picked.found else ("no peak in the fixed window" if window else "no peak found")
-    return _group_rows(run, group, traces, picked, used, integration, note)
+    if manual is not None and not picked.found:
+        note = f"no signal in the manual window; {found_note}"
+    return _group_rows(run, group, traces, picked, used, integration, note, found_note)
 
 
 def _quantify_groups(
@@ -271,14 +278,17 @@ def _quantify_groups(
     groups: Sequence[TargetGroup],
     matched: Sequence[MatchedTrace | None],
     params: QuantParams,
+    manual: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``groups`` whose traces (flattened, group by group) are ``matched``."""
     pg_params = params.peak_group_params()
+    manual = manual or {}
     rows: list[dict[str, Any]] = []
     pos = 0
     for g in groups:
         n = len(g.traces)
-        rows.extend(_quantify_group(name, g, matched[pos : pos + n], params, pg_params))
+        window = manual.get(g.group_id)
+        rows.extend(_quantify_group(name, g, matched[pos : pos + n], params, pg_params, window))
         pos += n
     return rows
 
@@ -313,13 +323,21 @@ def _unpack(packed: _PackedTraces) -> list[MatchedTrace | None]:
 
 
 def _quantify_packed(
-    name: str, groups: Sequence[TargetGroup], packed: _PackedTraces, params: QuantParams
+    name: str,
+    groups: Sequence[TargetGroup],
+    packed: _PackedTraces,
+    params: QuantParams,
+    manual: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    return _quantify_groups(name, groups, _unpack(packed), params)
+    return _quantify_groups(name, groups, _unpack(packed), params, manual)
 
 
 def quantify_run(
-    path: str, groups: Sequence[TargetGroup], params: QuantParams, workers: int = 1
+    path: str,
+    groups: Sequence[TargetGroup],
+    params: QuantParams,
+    workers: int = 1,
+    manual: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Quantify one run: one row per transition of ``groups`` (picklable; runs anywhere).
 
@@ -334,6 +352,9 @@ def quantify_run(
     workers
         Processes sharing this run's peak groups (1: this process only). The rows do not
         depend on it.
+    manual
+        Manual integration windows of this run by group id
+        (:class:`msuite.quant.manual.ManualWindow`).
 
     Raises
     ------
@@ -352,18 +373,18 @@ def quantify_run(
     result = RunResult(name, str(path))
     n_chunks = max(1, min(workers, len(groups) // MIN_GROUPS_PER_WORKER))
     if n_chunks == 1:
-        result.rows = _quantify_groups(name, groups, matched, params)
+        result.rows = _quantify_groups(name, groups, matched, params, manual)
         return result
     bounds = np.linspace(0, len(groups), n_chunks + 1).astype(int)
     starts = np.concatenate([[0], np.cumsum([len(g.traces) for g in groups])])
     # the first group here, before the fork: the children inherit the loaded JIT kernels
-    result.rows = _quantify_groups(name, groups[:1], matched[: starts[1]], params)
+    result.rows = _quantify_groups(name, groups[:1], matched[: starts[1]], params, manual)
     bounds[0] = 1
     chunks = list(itertools.pairwise(bounds))
 
     def here(k: int) -> list[dict[str, Any]]:
         a, b = chunks[k]
-        return _quantify_groups(name, groups[a:b], matched[starts[a] : starts[b]], params)
+        return _quantify_groups(name, groups[a:b], matched[starts[a] : starts[b]], params, manual)
 
     done: dict[int, list[dict[str, Any]]] = {}
     try:
@@ -375,6 +396,7 @@ def quantify_run(
                     list(groups[a:b]),
                     _pack(matched[starts[a] : starts[b]]),
                     params,
+                    manual,
                 )
                 for k, (a, b) in enumerate(chunks[1:], start=1)
             }
@@ -419,18 +441,22 @@ def _local(
     params: QuantParams,
     jobs: int,
     tick: Callable[[int], None],
+    manual: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, RunResult]:
     out: dict[str, RunResult] = {}
     if jobs <= 1 or len(runs) == 1:
         for r in runs:  # one run at a time, its groups shared between the jobs
-            out[r] = quantify_run(r, groups, params, workers=jobs)
+            out[r] = quantify_run(r, groups, params, workers=jobs, manual=manual.get(r))
             tick(1)
         return out
     pending = list(runs)
     for attempt in range(1 + POOL_RETRIES):
         try:
             with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
-                futures = {pool.submit(quantify_run, r, groups, params): r for r in pending}
+                futures = {
+                    pool.submit(quantify_run, r, groups, params, 1, manual.get(r)): r
+                    for r in pending
+                }
                 for fut in as_completed(futures):
                     out[futures[fut]] = fut.result()
                     tick(1)
@@ -455,6 +481,7 @@ def _dask(
     scheduler: str,
     tick: Callable[[int], None],
     timeout_s: float,
+    manual: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, RunResult]:
     try:
         from dask.distributed import Client
@@ -479,7 +506,14 @@ def _dask(
         batch = uuid.uuid4().hex[:12]  # task keys unique across invocations on one cluster
         futures = [
             client.submit(
-                quantify_run, r, shared, params, key=f"msuite-quant-{batch}-{i}", pure=False
+                quantify_run,
+                r,
+                shared,
+                params,
+                1,
+                manual.get(r),
+                key=f"msuite-quant-{batch}-{i}",
+                pure=False,
             )
             for i, r in enumerate(runs)
         ]
@@ -501,6 +535,7 @@ def quantify_runs(
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
     timeout_s: float = 30.0,
+    manual: Any = None,
 ) -> list[RunResult]:
     """Quantify many runs, in input order.
 
@@ -520,14 +555,17 @@ def quantify_runs(
         Called with 1 after each finished run.
     timeout_s
         Time allowed to connect to the scheduler.
+    manual
+        Manual integration windows (:class:`msuite.quant.manual.ManualBoundaries`).
     """
     params.validate()
     paths = _check_runs(runs)
     tick = progress or (lambda n: None)
     if jobs is not None and jobs < 1:
         raise InputError("must be >= 1", field="--jobs", value=jobs)
+    windows = {p: manual.for_run(p) for p in paths} if manual is not None else {}
     if scheduler:
-        done = _dask(paths, groups, params, scheduler, tick, timeout_s)
+        done = _dask(paths, groups, params, scheduler, tick, timeout_s, windows)
     else:
-        done = _local(paths, groups, params, jobs or os.cpu_count() or 1, tick)
+        done = _local(paths, groups, params, jobs or os.cpu_count() or 1, tick, windows)
     return [done[p] for p in paths]

@@ -375,6 +375,7 @@ def parameters_record(
     rollup: str,
     command: str,
     batch: dict[str, Any] | None = None,
+    manual: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything needed to audit the numbers: software, inputs, every parameter."""
     from msuite import __version__
@@ -409,6 +410,7 @@ def parameters_record(
         "protein_rollup": rollup,
         "calibration": {k: c.to_dict() for k, c in curves.items()},
         "batch": batch,
+        "manual_boundaries": manual,
     }
 
 
@@ -422,6 +424,7 @@ def write_results(
     rollup: str = "median",
     command: str = "",
     batch: BatchOptions | None = None,
+    manual: dict[str, Any] | None = None,
 ) -> str:
     """Write every result file of ``msuite quant`` into ``out_dir`` (all or nothing).
 
@@ -459,6 +462,7 @@ def write_results(
         rollup,
         command,
         batch.to_dict() if batch is not None else None,
+        manual,
     )
     runs = [(r.run, r.path) for r in results]
     flat = params.to_dict()
