@@ -50,7 +50,7 @@ def cmd_quant(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from msuite.quant.quantify import QuantParams, quantify_runs
-    from msuite.quant.results import load_calibration, write_results
+    from msuite.quant.results import write_results
     from msuite.quant.targets import load_targets
 
     params = QuantParams(
@@ -70,7 +70,7 @@ def cmd_quant(args: argparse.Namespace) -> int:
 
         manual = read_boundaries(args.boundaries, targets.groups)
         manual.check(args.runs, targets.groups)
-    curves = load_calibration(args.calibration) if args.calibration else {}
+    curves, standards, measure = _calibration_and_standards(args, targets.groups)
     if batch is not None:
         from msuite.quant.quantify import run_name
 
@@ -106,9 +106,42 @@ def cmd_quant(args: argparse.Namespace) -> int:
         command=" ".join(sys.argv),
         batch=batch,
         manual=manual.record() if manual is not None else None,
+        measure=measure,
+        standards=standards,
     )
     print(summary)
     return 0
+
+
+def _calibration_and_standards(
+    args: argparse.Namespace, groups: Any
+) -> tuple[dict[str, Any], dict[str, str], str]:
+    """Curves (``--calibration``: JSON, or OpenMS/SmartPeak quantitation methods CSV),
+    surrogate standards and the response measure."""
+    from pathlib import Path
+
+    from msuite.core.errors import InputError
+    from msuite.quant.results import load_calibration
+    from msuite.quant.standards import read_internal_standards, read_openms_quantitation
+
+    curves: dict[str, Any] = {}
+    standards: dict[str, str] = {}
+    measure = args.response or "area"
+    if args.calibration and Path(args.calibration).suffix.lower() in (".csv", ".tsv", ".txt"):
+        methods = read_openms_quantitation(args.calibration, groups)
+        if args.response is not None and args.response != methods.measure:
+            raise InputError(
+                "the quantitation methods use another response",
+                field="--response",
+                value=args.response,
+                allowed=f"{methods.measure} (as {args.calibration} says), or leave it out",
+            )
+        curves, standards, measure = methods.curves, methods.standards, methods.measure
+    elif args.calibration:
+        curves = load_calibration(args.calibration)
+    if args.internal_standards:
+        standards.update(read_internal_standards(args.internal_standards, groups))
+    return curves, standards, measure
 
 
 def _batch_options(args: argparse.Namespace) -> Any:
@@ -278,9 +311,25 @@ def _quant_arguments(q: argparse.ArgumentParser) -> None:
     )
     q.add_argument(
         "--calibration",
-        metavar="JSON",
+        metavar="FILE",
         default=None,
-        help='calibration curves {"curves": {TARGET: {"coefficients": [c0, c1]}}}',
+        help='calibration curves: JSON {"curves": {TARGET: {"coefficients": [c0, c1]}}}, or an '
+        "OpenMS/SmartPeak quantitationMethods CSV (with its internal standards)",
+    )
+    q.add_argument(
+        "--response",
+        choices=("area", "height", "apex"),
+        default=None,
+        help="what ratios and responses are made of: area or height above background, or the "
+        "highest raw intensity between the boundaries (default area; apex for OpenMS "
+        "quantitation methods on peak_apex_int)",
+    )
+    q.add_argument(
+        "--internal-standards",
+        metavar="CSV",
+        default=None,
+        help="surrogate standards: target,standard rows (group ids or names); a target is "
+        "normalised by the standard group's heavy traces",
     )
     q.add_argument(
         "--rollup",

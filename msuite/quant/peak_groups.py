@@ -266,6 +266,9 @@ class PeakGroup:
         Mean cross-correlation at the best lag (1 = identical shapes).
     score
         Combined score used to choose among candidates.
+    background_level
+        Per trace, the background level (lower boundary intensity); ``height +
+        background_level`` is the highest raw intensity between the boundaries.
     """
 
     found: bool
@@ -282,6 +285,13 @@ class PeakGroup:
     coelution_score: float
     shape_score: float
     score: float
+    background_level: np.ndarray | None = None
+
+    @property
+    def apex_intensity(self) -> np.ndarray:
+        """Per trace, the highest raw intensity between the boundaries."""
+        level = self.background_level
+        return self.height + (level if level is not None else np.nan)
 
     @property
     def corrected_area(self) -> np.ndarray:
@@ -317,6 +327,7 @@ def _not_found(n: int) -> PeakGroup:
         coelution_score=math.nan,
         shape_score=math.nan,
         score=-math.inf,
+        background_level=nan.copy(),
     )
 
 
@@ -485,6 +496,7 @@ def _integrate(
         coelution_score=scores.coelution,
         shape_score=scores.shape,
         score=scores.score,
+        background_level=figures[:, 6].copy(),
     )
 
 

@@ -160,6 +160,7 @@ def run_name(path: str | Path) -> str:
 #: per-transition figures of a found peak (NaN in a found=false row)
 _PEAK_FIELDS = ("rt", "rt_left", "rt_right", "area", "height", "background", "apex_rt")
 _PEAK_FIELDS += ("fwhm", "snr", "group_score", "shape_score", "coelution_score")
+_PEAK_FIELDS += ("apex_intensity",)
 
 
 def _minutes(seconds: float) -> float:
@@ -220,6 +221,7 @@ def _group_rows(
                 group_score=float(picked.score),
                 shape_score=float(picked.shape_score),
                 coelution_score=float(picked.coelution_score),
+                apex_intensity=float(picked.apex_intensity[i]),
                 note=found_note,
             )
         else:

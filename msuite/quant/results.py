@@ -80,6 +80,7 @@ TRANSITION_COLUMNS = (
     "shape_score",
     "coelution_score",
     "note",
+    "apex_intensity",
 )
 PEPTIDE_COLUMNS = (
     "run",
@@ -103,6 +104,10 @@ PEPTIDE_COLUMNS = (
     "n_heavy_found",
     "integration",
     *SAMPLE_COLUMNS,
+    "measure",
+    "light_value",
+    "heavy_value",
+    "standard",
 )
 COMPOUND_COLUMNS = tuple(c for c in PEPTIDE_COLUMNS if c not in ("protein", "charge"))
 #: every file msuite quant writes into DIR
@@ -196,26 +201,59 @@ def _sum(values: list[float]) -> float:
     return float(sum(v)) if v else math.nan
 
 
-def _summary(rows: list[dict[str, Any]], curves: dict[str, CalibrationCurve]) -> dict[str, Any]:
-    first = rows[0]
+#: what a response is made of (``--response``): transition-row column per measure
+MEASURES = {"area": "area", "height": "height", "apex": "apex_intensity"}
+
+
+def _basis(rows: list[dict[str, Any]]) -> tuple[str, bool]:
     light = [r for r in rows if r["label"] == "light"]
     heavy = [r for r in rows if r["label"] == "heavy"]
     use_quant = any(r["quantifier"] for r in light) and (
         not heavy or any(r["quantifier"] for r in heavy)
     )
-    basis = "quantifier" if use_quant else "all"
+    return ("quantifier" if use_quant else "all"), use_quant
 
-    def area(sel: list[dict[str, Any]]) -> float:
-        return _sum([r["area"] for r in sel if r["found"] and (r["quantifier"] or not use_quant)])
 
-    light_area = area(light)
-    heavy_area = area(heavy) if heavy else math.nan
+def _summed(rows: list[dict[str, Any]], label: str, column: str, use_quant: bool) -> float:
+    return _sum(
+        [
+            r[column]
+            for r in rows
+            if r["label"] == label and r["found"] and (r["quantifier"] or not use_quant)
+        ]
+    )
+
+
+def _summary(
+    rows: list[dict[str, Any]],
+    curves: dict[str, CalibrationCurve],
+    measure: str = "area",
+    standard: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One group's summary row; ``standard``: the rows of the group whose heavy traces are
+    this group's internal standard (a surrogate), None for its own."""
+    first = rows[0]
+    column = MEASURES[measure]
+    basis, use_quant = _basis(rows)
+    light = [r for r in rows if r["label"] == "light"]
+    heavy = [r for r in rows if r["label"] == "heavy"]
+    light_area = _summed(rows, "light", "area", use_quant)
+    heavy_area = _summed(rows, "heavy", "area", use_quant) if heavy else math.nan
+    light_value = _summed(rows, "light", column, use_quant)
+    if standard is not None:
+        std_basis, std_quant = _basis(standard)
+        has_standard = any(r["label"] == "heavy" for r in standard)
+        heavy_value = _summed(standard, "heavy", column, std_quant) if has_standard else math.nan
+        basis = f"{basis}, standard {standard[0]['group_id']} ({std_basis})"
+    else:
+        has_standard = bool(heavy)
+        heavy_value = _summed(rows, "heavy", column, use_quant) if heavy else math.nan
     ratio = (
-        float(light_heavy_ratio(np.array([light_area]), np.array([heavy_area]))[0])
-        if heavy
+        float(light_heavy_ratio(np.array([light_value]), np.array([heavy_value]))[0])
+        if has_standard
         else math.nan
     )
-    response = ratio if heavy else light_area
+    response = ratio if has_standard else light_value
     curve = curves.get(first["peptide_or_compound"]) or curves.get(first["group_id"])
     conc = math.nan
     if curve is not None and math.isfinite(response):
@@ -235,7 +273,7 @@ def _summary(rows: list[dict[str, Any]], curves: dict[str, CalibrationCurve]) ->
         "light_area": light_area,
         "heavy_area": heavy_area,
         "ratio": ratio,
-        "ratio_basis": basis if heavy else f"{basis} (no standard)",
+        "ratio_basis": basis if has_standard else f"{basis} (no standard)",
         "response": response,
         "concentration": conc,
         "n_transitions": len(rows),
@@ -244,19 +282,47 @@ def _summary(rows: list[dict[str, Any]], curves: dict[str, CalibrationCurve]) ->
         "n_heavy_found": sum(r["found"] for r in heavy),
         "integration": first["integration"],
         "kind": first["kind"],
+        "measure": measure,
+        "light_value": light_value,
+        "heavy_value": heavy_value,
+        "standard": (standard[0]["group_id"] if standard is not None else first["group_id"])
+        if has_standard
+        else "",
     }
 
 
 def summarise_groups(
-    results: Sequence[RunResult], curves: dict[str, CalibrationCurve] | None = None
+    results: Sequence[RunResult],
+    curves: dict[str, CalibrationCurve] | None = None,
+    measure: str = "area",
+    standards: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One summary row per run and target group (peptide precursor or compound)."""
+    """One summary row per run and target group (peptide precursor or compound).
+
+    Parameters
+    ----------
+    results
+        The runs' transition rows.
+    curves
+        Calibration curves by ``peptide_or_compound`` or ``group_id``.
+    measure
+        What a response is made of: ``area`` (above background), ``height`` (above
+        background) or ``apex`` (the highest raw intensity between the boundaries).
+    standards
+        Surrogate internal standards: group id -> group id whose heavy traces normalise it.
+    """
+    if measure not in MEASURES:
+        raise InputError("unknown measure", field="--response", value=measure,
+                         allowed=list(MEASURES))  # fmt: skip
+    standards = standards or {}
     out = []
     for res in results:
         groups: dict[str, list[dict[str, Any]]] = {}
         for r in res.rows:
             groups.setdefault(r["group_id"], []).append(r)
-        out.extend(_summary(rows, curves or {}) for rows in groups.values())
+        for group_id, rows in groups.items():
+            std = standards.get(group_id)
+            out.append(_summary(rows, curves or {}, measure, groups[std] if std else None))
     return out
 
 
@@ -425,6 +491,8 @@ def write_results(
     command: str = "",
     batch: BatchOptions | None = None,
     manual: dict[str, Any] | None = None,
+    measure: str = "area",
+    standards: dict[str, str] | None = None,
 ) -> str:
     """Write every result file of ``msuite quant`` into ``out_dir`` (all or nothing).
 
@@ -438,7 +506,7 @@ def write_results(
 
     curves = curves or {}
     rows = transition_rows(results)
-    groups = summarise_groups(results, curves)
+    groups = summarise_groups(results, curves, measure, standards)
     writers: dict[str, Callable[[Path], None]] = {
         "transitions.csv": csv_writer(TRANSITION_COLUMNS, rows),
     }
@@ -464,6 +532,7 @@ def write_results(
         batch.to_dict() if batch is not None else None,
         manual,
     )
+    record["response"] = {"measure": measure, "internal_standards": standards or {}}
     runs = [(r.run, r.path) for r in results]
     flat = params.to_dict()
     if peptides:
