@@ -1,12 +1,16 @@
-"""Shared helpers of the quant tests: reference files and nearest-peak matching."""
+"""Shared helpers of the quant tests: reference files, nearest-peak matching, simulated runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from msuite.core.model import Spectrum
+from msuite.drivers.ms import MassSpectrometer
+from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
+from msuite.hardware_sim.server import MassSpecServer
 from msuite.io.mzml_reader import MzMLReader
 
 PROFILE_DIR = Path("OpenMS") / "profile_peakpicking"
@@ -35,3 +39,28 @@ def match_peaks(
     ppm_err = np.abs(mz[nearest] - ref_mz) / ref_mz * 1e6
     h_err = np.abs(height[nearest] - ref_height) / ref_height
     return (ppm_err <= ppm) & (h_err <= rel_height)
+
+
+def simulate(
+    preset: str,
+    sample: list,
+    setup: Callable[[MassSpectrometer], None],
+    *,
+    seed: int,
+    duration_s: float,
+    speed: float = 1000.0,
+) -> list:
+    """Acquire one run from a simulated instrument over loopback TCP; return its records.
+
+    ``setup`` configures the connected driver (tables, scan mode) before the run starts.
+    """
+    with (
+        MassSpecServer(SimulatedMassSpec(preset, speed=speed, seed=seed, sample=sample)) as server,
+        MassSpectrometer(server.resource, timeout_s=5.0) as ms,
+    ):
+        ms.source_on()
+        setup(ms)
+        ms.set_duration(duration_s)
+        stream = ms.stream()
+        ms.start()
+        return list(stream)

@@ -15,13 +15,12 @@ from msuite.core.model import RunMetadata
 from msuite.drivers.ms import MassSpectrometer
 from msuite.drivers.protocol import ScanMode
 from msuite.drivers.scan_convert import record_to_spectrum
-from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
 from msuite.hardware_sim.sample import SampleSpec
-from msuite.hardware_sim.server import MassSpecServer
 from msuite.io.runfile import RunFileWriter
 from msuite.methods.model import Method, SmallMolecule
 from msuite.methods.small_molecules import adduct_mz
 from msuite.methods.storage import save_method
+from tests.quant.helpers import simulate
 
 CAFFEINE = "C8H10N4O2"
 CAFFEINE_13C3 = "C[13]3C5H10N4O2"
@@ -54,19 +53,12 @@ def acquire_full_scan(path: Path, caffeine_fmol: float, seed: int) -> Path:
         SampleSpec("caffeine", caffeine_fmol, charge=1, formula=CAFFEINE, irt=-20.0),
         SampleSpec("caffeine", STANDARD_FMOL, charge=1, formula=CAFFEINE_13C3, irt=-20.0),
     ]
-    with (
-        MassSpecServer(
-            SimulatedMassSpec("orbitrap", speed=1000.0, seed=seed, sample=sample)
-        ) as server,
-        MassSpectrometer(server.resource, timeout_s=5.0) as ms,
-    ):
-        ms.source_on()
+
+    def setup(ms: MassSpectrometer) -> None:
         ms.configure_full(150, 400)
         ms.set_mode(ScanMode.FULL)
-        ms.set_duration(120.0)
-        stream = ms.stream()
-        ms.start()
-        records = list(stream)
+
+    records = simulate("orbitrap", sample, setup, seed=seed, duration_s=120.0)
     with RunFileWriter(path, RunMetadata(run_id=path.stem)) as writer:
         for i, record in enumerate(records):
             writer.append_spectrum(record_to_spectrum(record, i))

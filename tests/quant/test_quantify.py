@@ -4,6 +4,7 @@ real OpenMS/SmartPeak SRM files: targets, trace matching, peak groups, ratios, c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from msuite.quant.calibration import fit_calibration, limit_of_quantification, p
 from msuite.quant.quantify import QuantParams, quantify_run, quantify_runs
 from msuite.quant.results import summarise_groups
 from msuite.quant.targets import build_targets, load_targets
+from tests.quant.helpers import simulate
 
 SEQUENCE = "LVNEVTEFAK"
 PROTEIN = "P02768"
@@ -66,6 +68,16 @@ def srm_table(method: Method, dwell_ms: float = 10.0) -> np.ndarray:
     return srm_table_for(method, dwell_ms)
 
 
+def srm_setup(table: np.ndarray) -> Callable[[MassSpectrometer], None]:
+    """Driver setup of an SRM run of ``table``."""
+
+    def setup(ms: MassSpectrometer) -> None:
+        ms.upload_srm(table)
+        ms.set_mode(ScanMode.SRM)
+
+    return setup
+
+
 def acquire_series(
     folder: Path, light_fmol: list[float], *, seed: int = 11, speed: float = 1000.0
 ) -> list[Path]:
@@ -78,19 +90,9 @@ def acquire_series(
             SampleSpec("light", amount, sequence=SEQUENCE),
             SampleSpec("heavy", HEAVY_FMOL, sequence=SEQUENCE, heavy=True),
         ]
-        with (
-            MassSpecServer(
-                SimulatedMassSpec("tq", speed=speed, seed=seed + k, sample=sample)
-            ) as server,
-            MassSpectrometer(server.resource, timeout_s=5.0) as ms,
-        ):
-            ms.source_on()
-            ms.upload_srm(table)
-            ms.set_mode(ScanMode.SRM)
-            ms.set_duration(RUN_S)
-            stream = ms.stream()
-            ms.start()
-            records = list(stream)
+        records = simulate(
+            "tq", sample, srm_setup(table), seed=seed + k, duration_s=RUN_S, speed=speed
+        )
         path = folder / f"sim_{k:02d}_{amount:g}fmol.h5"
         meta = RunMetadata(run_id=path.stem, start_time=f"2026-12-01T08:{k % 60:02d}:00Z")
         with RunFileWriter(path, meta) as writer:
@@ -245,19 +247,12 @@ def acquire_prm_run(path: Path, light_fmol: float, heavy_fmol: float, seed: int 
         SampleSpec("light", light_fmol, sequence=SEQUENCE),
         SampleSpec("heavy", heavy_fmol, sequence=SEQUENCE, heavy=True),
     ]
-    with (
-        MassSpecServer(
-            SimulatedMassSpec("orbitrap", speed=1000.0, seed=seed, sample=sample)
-        ) as server,
-        MassSpectrometer(server.resource, timeout_s=5.0) as ms,
-    ):
-        ms.source_on()
+
+    def setup(ms: MassSpectrometer) -> None:
         ms.upload_prm(table)
         ms.set_mode(ScanMode.PRM)
-        ms.set_duration(RUN_S)
-        stream = ms.stream()
-        ms.start()
-        records = list(stream)
+
+    records = simulate("orbitrap", sample, setup, seed=seed, duration_s=RUN_S)
     write_spectra(path, [record_to_spectrum(rec, i) for i, rec in enumerate(records)])
     return path
 

@@ -13,20 +13,17 @@ from lxml import etree
 from msuite.cli import main
 from msuite.core.errors import InputError
 from msuite.core.model import RunMetadata
-from msuite.drivers.ms import MassSpectrometer
-from msuite.drivers.protocol import ScanMode
 from msuite.drivers.scan_convert import srm_chromatograms
 from msuite.hardware_sim.demo_acquisition import srm_table_for
-from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
 from msuite.hardware_sim.sample import SampleSpec
-from msuite.hardware_sim.server import MassSpecServer
 from msuite.io.runfile import RunFileWriter
 from msuite.methods.model import Method
 from msuite.quant.quantify import QuantParams, quantify_runs
 from msuite.quant.results import summarise_groups
 from msuite.quant.standards import read_internal_standards, read_openms_quantitation
 from msuite.quant.targets import build_targets, load_targets
-from tests.quant.test_quantify import RUN_S, SEQUENCE, srm_method
+from tests.quant.helpers import simulate
+from tests.quant.test_quantify import RUN_S, SEQUENCE, srm_method, srm_setup
 
 YEAST = Path("SmartPeak") / "yeast_MRM_unknowns"
 
@@ -50,17 +47,7 @@ def acquire_two_peptides(path: Path, amounts: tuple[float, float, float], seed: 
         SampleSpec("heavy", amounts[1], sequence=SEQUENCE, heavy=True),
         SampleSpec("second", amounts[2], sequence=SECOND),
     ]
-    with (
-        MassSpecServer(SimulatedMassSpec("tq", speed=1000.0, seed=seed, sample=sample)) as server,
-        MassSpectrometer(server.resource, timeout_s=5.0) as ms,
-    ):
-        ms.source_on()
-        ms.upload_srm(table)
-        ms.set_mode(ScanMode.SRM)
-        ms.set_duration(RUN_S)
-        stream = ms.stream()
-        ms.start()
-        records = list(stream)
+    records = simulate("tq", sample, srm_setup(table), seed=seed, duration_s=RUN_S)
     with RunFileWriter(path, RunMetadata(run_id=path.stem)) as writer:
         writer.append_chromatograms(srm_chromatograms(records, table))
         writer.close()
