@@ -144,7 +144,7 @@ def test_faults_armed_at_construction(pump_manual: Rig) -> None:
         assert pump.state() is PumpState.IDLE  # dropped, garbled, then answered
         assert pump.reconnects >= 1  # the garbled reply may hit the resync's SYNC
     sim = SimulatedLCPump(clock=ManualClock(), faults=PumpFaultPlan(error_code=5))
-    with _serve(pump_manual.kind, sim) as server, LCPump(server.resource, timeout_s=0.5) as pump:
+    with _serve(pump_manual.kind, sim) as server, LCPump(server.resource, timeout_s=2.0) as pump:
         with pytest.raises(InstrumentError) as info:
             pump.state()
         assert _code(info) == 5 and pump.state() is PumpState.IDLE
