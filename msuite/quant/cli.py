@@ -60,6 +60,7 @@ def cmd_quant(args: argparse.Namespace) -> int:
         integration=args.integration,
         min_snr=args.min_snr,
         smoothing_window=args.smoothing_window,
+        align_rt=args.align_rt,
     )
     params.validate()
     batch = _batch_options(args)
@@ -274,6 +275,12 @@ def _quant_arguments(q: argparse.ArgumentParser) -> None:
         metavar="MIN",
         help="full width (minutes) of the peak search window around each target's "
         "expected RT (default: whole trace)",
+    )
+    q.add_argument(
+        "--align-rt",
+        action="store_true",
+        help="align each run on the iRT standard peptides among the targets and centre "
+        "--rt-window on each peptide's aligned RT (RT = a + b x iRT per run)",
     )
     q.add_argument(
         "--mz-tolerance",

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,10 @@ class QuantParams:
         A boundary walk stops where the smoothed trace falls to this fraction of the apex.
     min_points
         Fewest points across a candidate peak.
+    align_rt
+        Align each run on its iRT standard peptides (:mod:`msuite.quant.rt_align`) and
+        centre the RT window of every peptide with an iRT on the aligned RT (needs
+        ``rt_window_min``).
     """
 
     rt_window_min: float | None = None
@@ -82,6 +86,7 @@ class QuantParams:
     smoothing_order: int = 2
     boundary_fraction: float = 0.01
     min_points: int = 3
+    align_rt: bool = False
 
     def validate(self) -> None:
         """Raise :class:`InputError` naming the first bad parameter."""
@@ -104,6 +109,13 @@ class QuantParams:
             )
         if not (math.isfinite(self.ppm) and self.ppm > 0):
             raise InputError("must be a finite number > 0", field="--ppm", value=self.ppm)
+        if self.align_rt and self.rt_window_min is None:
+            raise InputError(
+                "RT alignment centres the RT window: it needs one",
+                field="--align-rt",
+                value=True,
+                allowed="use it with --rt-window MIN",
+            )
         if not (math.isfinite(self.min_snr) and self.min_snr >= 0):
             raise InputError("must be a finite number >= 0", field="--min-snr", value=self.min_snr)
         self.peak_group_params().validate()
@@ -146,6 +158,7 @@ class RunResult:
     run: str
     path: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    alignment: dict[str, Any] | None = None
 
 
 def run_name(path: str | Path) -> str:
@@ -334,6 +347,34 @@ def _quantify_packed(
     return _quantify_groups(name, groups, _unpack(packed), params, manual)
 
 
+def _align(
+    name: str,
+    groups: Sequence[TargetGroup],
+    matched: Sequence[MatchedTrace | None],
+    params: QuantParams,
+) -> tuple[list[TargetGroup], Any]:
+    """Align the run on its iRT standards; the groups with their expected RT from the line."""
+    from msuite.quant.rt_align import anchor_indices, fit_rt_alignment
+
+    starts = np.concatenate([[0], np.cumsum([len(g.traces) for g in groups])])
+    whole = replace(params, rt_window_min=None, align_rt=False)
+    pg = whole.peak_group_params()
+    irts, rts, names = [], [], []
+    for k in anchor_indices(groups):
+        g = replace(groups[k], expected_rt=math.nan)
+        rows = _quantify_group(name, g, matched[starts[k] : starts[k + 1]], whole, pg)
+        found = [r for r in rows if r["found"]]
+        if found:
+            irts.append(g.irt)
+            rts.append(found[0]["rt"] * 60.0)
+            names.append(g.group_id)
+    alignment = fit_rt_alignment(irts, rts, names, run=name)
+    aligned = [
+        replace(g, expected_rt=alignment.rt(g.irt)) if math.isfinite(g.irt) else g for g in groups
+    ]
+    return aligned, alignment
+
+
 def quantify_run(
     path: str,
     groups: Sequence[TargetGroup],
@@ -373,6 +414,9 @@ def quantify_run(
     del run
     name = run_name(path)
     result = RunResult(name, str(path))
+    if params.align_rt:
+        groups, alignment = _align(name, groups, matched, params)
+        result.alignment = alignment.to_dict()
     n_chunks = max(1, min(workers, len(groups) // MIN_GROUPS_PER_WORKER))
     if n_chunks == 1:
         result.rows = _quantify_groups(name, groups, matched, params, manual)

@@ -456,6 +456,7 @@ def parameters_record(
                 "path": str(p.resolve()),
                 "bytes": st.st_size,
                 "modified": datetime.fromtimestamp(st.st_mtime, UTC).isoformat(),
+                "rt_alignment": r.alignment,
             }
         )
     return {

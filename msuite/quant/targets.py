@@ -98,6 +98,9 @@ class TargetGroup:
         Full width of the list's retention-time window in seconds (NaN when unknown).
     traces
         Light traces first, then heavy.
+    irt
+        The peptide's iRT from the method (NaN when unknown); ``--align-rt`` maps it to
+        seconds per run.
     """
 
     group_id: str
@@ -108,6 +111,7 @@ class TargetGroup:
     expected_rt: float
     rt_window: float
     traces: tuple[TraceTarget, ...]
+    irt: float = math.nan
 
     @property
     def fixed_window(self) -> tuple[float, float] | None:
@@ -377,8 +381,10 @@ def build_targets(method: Method, rows: list[ListRow] | None = None) -> list[Tar
         traces = []
         rt = math.nan
         window = math.nan
+        irt = math.nan
         for prec in precs:
             if math.isnan(rt) and not math.isnan(prec.irt):
+                irt = prec.irt
                 rt = inst.rt_seconds(prec.irt)
                 window = abs(inst.irt_slope) * prec.irt_window
             for t in prec.transitions:
@@ -395,7 +401,9 @@ def build_targets(method: Method, rows: list[ListRow] | None = None) -> list[Tar
                     )
                 )
         groups.append(
-            TargetGroup(group_id, "peptide", protein, seq, charge, rt, window, _sort_traces(traces))
+            TargetGroup(
+                group_id, "peptide", protein, seq, charge, rt, window, _sort_traces(traces), irt
+            )
         )
     by_name: dict[str, list] = {}
     for mol in method.small_molecules:  # a compound and its internal standard: one group
