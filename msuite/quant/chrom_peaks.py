@@ -21,7 +21,7 @@ from scipy.signal import savgol_coeffs
 
 from msuite.core.errors import InputError
 from msuite.core.model import Chromatogram
-from msuite.quant.chrom_kernels import chrom_peak_kernel, savgol_kernel
+from msuite.quant.chrom_kernels import chrom_peak_kernel, residual_mad_kernel, savgol_kernel
 
 __all__ = [
     "ChromPeakParams",
@@ -164,8 +164,7 @@ def estimate_noise(raw: np.ndarray, smooth: np.ndarray, centre_coefficient: floa
     The residual of white noise of SD s after Savitzky-Golay smoothing has SD
     ``s * sqrt(1 - c0)`` (``c0`` the filter's centre coefficient); that factor is undone.
     """
-    resid = raw - smooth
-    mad = float(np.median(np.abs(resid - np.median(resid)))) if resid.size else 0.0
+    mad = float(residual_mad_kernel(raw, smooth))
     scale = math.sqrt(max(1.0 - centre_coefficient, 1e-12))
     return _MAD_TO_SD * mad / scale
 

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.signal import savgol_coeffs
 
 from msuite.core.errors import InputError
+from msuite.quant.chrom_kernels import median_positive_step
 from msuite.quant.chrom_peaks import estimate_noise, smooth_trace
 from msuite.quant.peak_group_kernels import (
     cross_correlation_kernel,
@@ -210,12 +211,7 @@ def _smooth(t: np.ndarray, y: np.ndarray, params: PeakGroupParams) -> np.ndarray
 
 def _typical_step(ts: list[np.ndarray]) -> float:
     """Median over the traces of their median time step (s)."""
-    steps = []
-    for t in ts:
-        d = np.diff(t)
-        d = d[d > 0]
-        if d.size:
-            steps.append(float(np.median(d)))
+    steps = [s for s in (float(median_positive_step(t)) for t in ts) if not math.isnan(s)]
     if not steps:
         return math.nan
     return statistics.median(steps)
