@@ -19,8 +19,6 @@ optional.
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from typing import Any
 
 from msuite.core.errors import InputError
 from msuite.quant.quantify import run_name
+from msuite.quant.tables import read_table
 from msuite.quant.targets import TargetGroup
 
 __all__ = ["ManualBoundaries", "ManualWindow", "read_boundaries"]
@@ -151,24 +150,9 @@ def read_boundaries(
 
     ``groups`` resolves rows that name a ``peptide_or_compound`` instead of a ``group_id``.
     """
-    p = Path(path)
-    where = str(p)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("boundaries file not found", path=where, field="--boundaries") from None
-    except OSError as exc:
-        raise InputError(f"cannot read the boundaries file ({exc})", path=where) from None
-    text = raw.decode("utf-8-sig", errors="replace")
-    lines = text.splitlines()
-    if not lines:
-        raise InputError("empty boundaries file", path=where, line=1, allowed="a header row")
-    try:
-        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",\t;").delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(lines, delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    table = read_table(path, "boundaries file", option="--boundaries")
+    where = table.path
+    header = [h.lower() for h in table.header]
     missing = [c for c in _REQUIRED if c not in header]
     if missing or not ({"group_id", "peptide_or_compound"} & set(header)):
         raise InputError(
@@ -180,10 +164,8 @@ def read_boundaries(
             allowed="run, group_id (or peptide_or_compound), rt_left, rt_right, reason[, user]",
         )
     windows: dict[str, dict[str, ManualWindow]] = {}
-    for n, row in enumerate(reader, start=2):
-        if not any(c.strip() for c in row):
-            continue
-        cells = dict(zip(header, (c.strip() for c in row), strict=False))
+    for n, row in table.rows:
+        cells = dict(zip(header, row, strict=False))
         run = run_name(cells.get("run", ""))
         if not run:
             raise InputError("empty run", path=where, line=n, field="run", value="")
@@ -219,4 +201,4 @@ def read_boundaries(
                 value=group_id,
             )
         by_group[group_id] = ManualWindow(left, right, reason, cells.get("user", ""), n)
-    return ManualBoundaries(windows, where, hashlib.sha256(raw).hexdigest())
+    return ManualBoundaries(windows, where, table.sha256)

@@ -28,7 +28,6 @@ qc_level           optional: the QC level's name, e.g. ``QC-L`` (default: from t
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from msuite.core.errors import InputError
 from msuite.quant.quantify import run_name
+from msuite.quant.tables import read_table
 
 __all__ = [
     "SAMPLE_TYPES",
@@ -312,29 +312,10 @@ def read_sample_sheet(path: str | Path) -> SampleSheet:
     InputError
         Naming the file, line, column and value of the first thing that is not acceptable.
     """
-    p = Path(path)
-    where = str(p)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError("sample sheet not found", path=where, field="--samples") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the sample sheet ({exc})", path=where) from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise InputError("empty sample sheet", path=where, line=1, allowed="a header row")
-    try:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=",\t;")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    columns, targets = _header(rows[0], where)
-    samples = [
-        _row_to_sample(row, columns, targets, path=where, line=n)
-        for n, row in enumerate(rows[1:], start=2)
-        if any(c.strip() for c in row)
-    ]
+    table = read_table(path, "sample sheet", option="--samples")
+    where = table.path
+    columns, targets = _header(table.header, where)
+    samples = [_row_to_sample(row, columns, targets, path=where, line=n) for n, row in table.rows]
     if not samples:
         raise InputError(
             "the sample sheet has no rows", path=where, line=2, allowed="one row per run"

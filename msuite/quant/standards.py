@@ -26,7 +26,6 @@ trace is noisy, so the two agree exactly only where both see the same apex point
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import numpy as np
 
 from msuite.core.errors import InputError
 from msuite.quant.calibration import CalibrationCurve
+from msuite.quant.tables import read_table
 from msuite.quant.targets import TargetGroup
 
 __all__ = ["QuantitationMethods", "read_internal_standards", "read_openms_quantitation"]
@@ -46,28 +46,9 @@ _IDENTITY_WEIGHTS = ("", "x", "y")
 
 
 def _read_rows(path: str | Path, what: str) -> tuple[str, list[str], list[tuple[int, dict]]]:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{what} not found", path=str(p)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the {what} ({exc})", path=str(p)) from None
-    lines = text.splitlines()
-    if not lines:
-        raise InputError(f"empty {what}", path=str(p), line=1, allowed="a header row")
-    try:
-        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",\t;").delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(lines, delimiter=delimiter)
-    header = [h.strip() for h in next(reader)]
-    rows = [
-        (n, dict(zip(header, (c.strip() for c in row), strict=False)))
-        for n, row in enumerate(reader, start=2)
-        if any(c.strip() for c in row)
-    ]
-    return str(p), header, rows
+    table = read_table(path, what)
+    rows = [(n, dict(zip(table.header, row, strict=False))) for n, row in table.rows]
+    return table.path, table.header, rows
 
 
 def _group_named(
