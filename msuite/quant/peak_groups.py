@@ -432,12 +432,13 @@ def rank_peak_groups(
     if not candidates:
         return []
     best_intensity = max(c.intensity for c in candidates)
-    best_reference = math.nan
+    refs = [math.nan] * len(candidates)
     if params.reference_intensity_weight > 0 and prepared.reference.any():
-        best_reference = max(reference_intensity(prepared, c) for c in candidates)
+        refs = [reference_intensity(prepared, c) for c in candidates]
+    best_reference = max(refs)
     scored = [
-        (score_window(prepared, c, expected_rt, best_intensity, params, best_reference), c)
-        for c in candidates
+        (score_window(prepared, c, expected_rt, best_intensity, params, best_reference, r), c)
+        for c, r in zip(candidates, refs, strict=True)
     ]
     ranked = sorted(
         ((s, c) for s, c in scored if s is not None), key=lambda sc: sc[0].score, reverse=True

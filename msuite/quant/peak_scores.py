@@ -373,12 +373,14 @@ def score_window(
     best_intensity: float,
     params: PeakGroupParams,
     best_reference: float = math.nan,
+    standard_intensity: float = math.nan,
 ) -> WindowScores | None:
     """Shape, co-elution and combined score of the traces inside a candidate's boundaries.
 
-    ``best_reference`` is the highest :func:`reference_intensity` of the group's candidates;
-    the candidate's own is scored against it with ``reference_intensity_weight``. Returns
-    None when the window holds fewer than 2 grid points.
+    ``standard_intensity`` is the candidate's :func:`reference_intensity`, ``best_reference`` the
+    highest of the group's candidates; the first is scored against the second with
+    ``reference_intensity_weight``. Returns None when the window holds fewer than 2 grid
+    points.
     """
     grid = prepared.grid
     inside = (grid >= candidate.left) & (grid <= candidate.right)
@@ -409,17 +411,10 @@ def score_window(
     if expected_rt is not None and params.rt_weight > 0:
         score -= params.rt_weight * abs(apex - expected_rt) / params.rt_scale_s
     if params.reference_intensity_weight > 0 and best_reference > 0:
-        own = _reference_in(prepared, inside)
+        own = standard_intensity
         ratio = max(own / best_reference, 1e-6) if math.isfinite(own) else 1e-6
         score += params.reference_intensity_weight * math.log10(ratio)
     return WindowScores(apex=apex, shape=shape, coelution=lag_points * prepared.step, score=score)
-
-
-def _reference_in(prepared: PreparedGroup, inside: np.ndarray) -> float:
-    if not prepared.reference.any() or not inside.any():
-        return math.nan
-    summed = prepared.grid_smooth[prepared.reference][:, inside].sum(axis=0)
-    return float(summed.max())
 
 
 def reference_intensity(prepared: PreparedGroup, candidate: Candidate) -> float:
@@ -430,4 +425,7 @@ def reference_intensity(prepared: PreparedGroup, candidate: Candidate) -> float:
     place, as Skyline picks the peak of a precursor together with its standard.
     """
     grid = prepared.grid
-    return _reference_in(prepared, (grid >= candidate.left) & (grid <= candidate.right))
+    inside = (grid >= candidate.left) & (grid <= candidate.right)
+    if not prepared.reference.any() or not inside.any():
+        return math.nan
+    return float(prepared.grid_smooth[prepared.reference][:, inside].sum(axis=0).max())
