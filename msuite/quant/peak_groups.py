@@ -285,13 +285,12 @@ class PeakGroup:
     coelution_score: float
     shape_score: float
     score: float
-    background_level: np.ndarray | None = None
+    background_level: np.ndarray
 
     @property
     def apex_intensity(self) -> np.ndarray:
         """Per trace, the highest raw intensity between the boundaries."""
-        level = self.background_level
-        return self.height + (level if level is not None else np.nan)
+        return self.height + self.background_level
 
     @property
     def corrected_area(self) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ from msuite.drivers.ms import MassSpectrometer
 from msuite.hardware_sim.ms_instrument import SimulatedMassSpec
 from msuite.hardware_sim.server import MassSpecServer
 from msuite.io.mzml_reader import MzMLReader
+from msuite.quant.results import format_cell
 
 PROFILE_DIR = Path("OpenMS") / "profile_peakpicking"
 SRM_DIR = Path("OpenMS") / "srm_mrm"
@@ -64,3 +65,8 @@ def simulate(
         stream = ms.stream()
         ms.start()
         return list(stream)
+
+
+def cells(rows: Iterable[dict]) -> list[dict[str, str]]:
+    """Result rows as their CSV cells, so that NaN compares equal to NaN."""
+    return [{k: format_cell(v) for k, v in row.items()} for row in rows]

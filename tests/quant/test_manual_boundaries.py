@@ -16,17 +16,12 @@ from msuite.methods.storage import save_method
 from msuite.quant.manual import read_boundaries
 from msuite.quant.peak_groups import pick_peak_group
 from msuite.quant.quantify import QuantParams, quantify_runs
-from msuite.quant.results import format_cell
 from msuite.quant.targets import build_targets
 from msuite.quant.trace_match import find_traces, read_run
+from tests.quant.helpers import cells
 from tests.quant.test_quantify import acquire_series, srm_method
 
 GROUP = "LVNEVTEFAK_2"
-
-
-def cells(rows: list[dict]) -> list[dict[str, str]]:
-    """Rows as their CSV cells (NaN compares equal to NaN)."""
-    return [{k: format_cell(v) for k, v in row.items()} for row in rows]
 
 
 @pytest.fixture(scope="module")

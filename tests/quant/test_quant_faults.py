@@ -18,9 +18,9 @@ from msuite.cli import main
 from msuite.core.errors import MSuiteError
 from msuite.methods.storage import save_method
 from msuite.quant import quantify
-from msuite.quant.quantify import QuantParams, RunResult, quantify_run, quantify_runs
-from msuite.quant.results import format_cell
+from msuite.quant.quantify import QuantParams, quantify_run, quantify_runs
 from msuite.quant.targets import build_targets, load_targets
+from tests.quant.helpers import cells
 from tests.quant.test_quantify import acquire_series, srm_method
 
 _ARMED: dict[str, Path | bool | None] = {"on": False, "marker": None}
@@ -51,11 +51,6 @@ def killing_children(marker: Path | None = None) -> Iterator[None]:
         _ARMED.update(on=False, marker=None)
 
 
-def cells(results: list[RunResult]) -> list[list[dict[str, str]]]:
-    """Rows as their CSV cells (NaN compares equal to NaN)."""
-    return [[{k: format_cell(v) for k, v in row.items()} for row in r.rows] for r in results]
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return acquire_series(tmp_path_factory.mktemp("faults"), [0.1, 0.3, 1.0, 3.0], seed=41)
@@ -69,7 +64,7 @@ def test_a_killed_worker_is_replaced_and_results_are_complete(
     with killing_children(tmp_path / "first-child-died"):
         got = quantify_runs(runs, groups, QuantParams(), jobs=2)
     assert (tmp_path / "first-child-died").exists()  # a worker was killed
-    assert cells(got) == cells(expected)
+    assert [cells(r.rows) for r in got] == [cells(r.rows) for r in expected]
 
 
 def test_workers_that_keep_dying_give_a_clear_error_and_write_nothing(
@@ -101,4 +96,4 @@ def test_a_killed_worker_sharing_one_run_is_made_up_in_process(
     with killing_children(tmp_path / "first-child-died"):
         got = quantify_run(run, targets.groups, QuantParams(), workers=3)
     assert (tmp_path / "first-child-died").exists()
-    assert cells([got]) == cells([expected])
+    assert cells(got.rows) == cells(expected.rows)
