@@ -58,7 +58,6 @@ class BatchOptions:
     settings: CalibrationSettings = field(default_factory=CalibrationSettings)
     criteria: SuitabilityCriteria = field(default_factory=SuitabilityCriteria)
     qc_history: str | None = None
-    acquired: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """What parameters.json records of the batch."""
@@ -127,10 +126,8 @@ def batch_outputs(
     rejected = 0
     if options.qc_history is not None:
         history = read_qc_history(options.qc_history, missing_ok=True)
-        acquired: str | dict[str, str] = options.acquired
-        if not acquired and run_paths:
-            qc_runs = {s.run for s in options.sheet.of_type("qc")}
-            acquired = {r: _start_time(p) for r, p in run_paths.items() if r in qc_runs}
+        qc_runs = {s.run for s in options.sheet.of_type("qc")}
+        acquired = {r: _start_time(p) for r, p in (run_paths or {}).items() if r in qc_runs}
         current = batch_qc_values(groups, options.sheet, acquired)
         series = levey_jennings_rows(history, current)
         rejected = sum(1 for r in series if r.get("rejected"))
